@@ -1,0 +1,154 @@
+// Package service is the contract between the runner and the protocol
+// servers under services/: how a server describes itself (listeners, events,
+// solve actions), how it reads its options from a lab file, and how it is
+// started and stopped. A service knows nothing about tasks or progress.
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"strconv"
+
+	"go.yaml.in/yaml/v3"
+
+	"protolab/internal/event"
+)
+
+// Spec describes a kind of server. Each service package exports one.
+type Spec struct {
+	Name      string       // "dns"; also the prefix of its event kinds
+	Doc       string       // one line for `lab list` and the docs
+	Listeners []Listener   // what it listens on
+	Events    []event.Spec // what it emits
+	Actions   []Action     // what `lab solve` can make a client do
+	// Load reads and validates the service's options from the lab file
+	// (opts may be nil) with the lab's files in data. It is called when a
+	// lab is loaded, so errors surface before anything listens; errors
+	// should name file:line.
+	Load func(opts *yaml.Node, data fs.FS) (Prepared, error)
+	// Solve performs one solve step against a running instance, as a
+	// learner's client would. It is given the instance's endpoints.
+	Solve func(ctx context.Context, eps Endpoints, step Step) error
+}
+
+// Event returns the spec of the named event kind.
+func (s *Spec) Event(kind string) (event.Spec, bool) {
+	for _, e := range s.Events {
+		if e.Kind == kind {
+			return e, true
+		}
+	}
+	return event.Spec{}, false
+}
+
+// Action returns the spec of the named solve action.
+func (s *Spec) Action(name string) (Action, bool) {
+	for _, a := range s.Actions {
+		if a.Name == name {
+			return a, true
+		}
+	}
+	return Action{}, false
+}
+
+// Listener is one socket a service opens (possibly over UDP and TCP on the
+// same port, as DNS does).
+type Listener struct {
+	Name     string   // "dns", "smtp", "submission"; used in --port NAME=PORT
+	Networks []string // "udp", "tcp"
+	High     int      // default port, unprivileged
+	Standard int      // the protocol's well-known port (--ports standard)
+}
+
+// Action documents a solve step a service can perform.
+type Action struct {
+	Name     string   // "dns.query"
+	Doc      string   //
+	Required []string // argument names that must be given
+	Optional []string
+}
+
+// Step is one solve step from a lab file: an action and its arguments.
+type Step struct {
+	Action string
+	Args   map[string]string
+}
+
+// Prepared is a service whose options are loaded and valid, ready to start.
+type Prepared interface {
+	Start(ctx context.Context, rt Runtime) (Instance, error)
+}
+
+// Runtime is what the runner gives a starting service.
+type Runtime struct {
+	Bind   string            // IP address to listen on, e.g. "127.0.0.1"
+	Ports  map[string]int    // listener name -> port; 0 picks a free one
+	Events event.Publisher   // never blocks
+	Log    *slog.Logger      //
+	State  string            // the lab's state directory, for services that keep data
+	Vars   map[string]string // lab variables (later: per-learner values)
+}
+
+// Port returns the port for the named listener (0 if unset: a free port).
+func (rt Runtime) Port(listener string) int { return rt.Ports[listener] }
+
+// Addr joins the bind address and the listener's port.
+func (rt Runtime) Addr(listener string) string {
+	return net.JoinHostPort(rt.Bind, strconv.Itoa(rt.Port(listener)))
+}
+
+// Instance is a running service.
+type Instance interface {
+	// Endpoints lists the addresses really listened on (ports resolved).
+	Endpoints() Endpoints
+	// Shutdown stops listening and waits for in-flight work, up to ctx.
+	Shutdown(ctx context.Context) error
+}
+
+// Endpoint is one address a running service listens on.
+type Endpoint struct {
+	Service  string `json:"service"`
+	Listener string `json:"listener"`
+	Network  string `json:"network"` // "udp" or "tcp"
+	Addr     string `json:"addr"`    // host:port
+}
+
+// Endpoints is a service's list of endpoints.
+type Endpoints []Endpoint
+
+// Find returns the address of the named listener on the given network.
+func (eps Endpoints) Find(listener, network string) (string, bool) {
+	for _, e := range eps {
+		if e.Listener == listener && e.Network == network {
+			return e.Addr, true
+		}
+	}
+	return "", false
+}
+
+// BindError reports a listener that could not open its socket. The command
+// line turns it into advice (which flag changes the port).
+type BindError struct {
+	Service  string
+	Listener string
+	Network  string
+	Addr     string
+	Err      error
+}
+
+func (e *BindError) Error() string {
+	return fmt.Sprintf("%s: cannot listen on %s/%s: %v", e.Service, e.Addr, e.Network, e.Err)
+}
+
+func (e *BindError) Unwrap() error { return e.Err }
+
+// AsBindError is errors.As for *BindError.
+func AsBindError(err error) (*BindError, bool) {
+	var be *BindError
+	ok := errors.As(err, &be)
+	return be, ok
+}
