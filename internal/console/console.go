@@ -1,0 +1,269 @@
+// Package console serves a running lab over HTTP: a small JSON API (status,
+// hints, reset), a live stream of events and task changes as Server-Sent
+// Events, and a plain page that shows them in a browser. The command line
+// (lab status, lab hint, lab reset) reaches the lab through the same API,
+// with the client in package api.
+//
+// Endpoints:
+//
+//	GET  /               the page (HTML, self-contained)
+//	GET  /api/status     api.Status
+//	GET  /api/events     text/event-stream: "status" first, then "event" and "task"
+//	POST /api/hint?task=ID   api.Hint, the task's next hint (404 for an unknown task)
+//	POST /api/reset      api.Status after progress is cleared
+//
+// Every other path answers 404 and every wrong method 405 with an Allow
+// header, both with an api.Error body.
+//
+// Cross-site request forgery: reading is harmless, but a page on another
+// site must not be able to ask for hints or reset progress on the learner's
+// behalf. POST requests are therefore refused (403) when the browser says
+// they come from another site: Sec-Fetch-Site must be "same-origin" or
+// "none" when present, and without it an Origin header must name the same
+// host as the Host header (net/http's CrossOriginProtection). As a second
+// line, a POST must carry no Content-Type or application/json (else 415):
+// the content types an HTML form can send cross-site without a preflight are
+// refused. Tools that are not browsers send neither header, so
+// `curl -X POST` and the Go client work unchanged.
+package console
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"protolab/internal/api"
+)
+
+// Source is what the running lab offers the console (implemented by the
+// runner). Its methods are called from many goroutines at once.
+type Source interface {
+	Status() api.Status
+	// Hint returns the task's next hint, or an error wrapping
+	// ErrUnknownTask when no task has that id.
+	Hint(task string) (api.Hint, error)
+	// Reset clears progress and returns the new status.
+	Reset() (api.Status, error)
+}
+
+// ErrUnknownTask is wrapped by Source.Hint for a task id the lab does not
+// have; the console answers 404 with the error's text.
+var ErrUnknownTask = errors.New("unknown task")
+
+// Options configures a Server. Zero values pick safe defaults.
+type Options struct {
+	Log          *slog.Logger  // nil: discard
+	Ping         time.Duration // keep-alive comment on event streams; 0: 15 s
+	ClientBuffer int           // frames queued per event stream before it is dropped; 0: 256
+}
+
+const (
+	defaultPing   = 15 * time.Second
+	defaultBuffer = 256
+	// writeTimeout bounds one write to a client, so a peer that stops
+	// reading cannot hold a handler (or Shutdown) for long.
+	writeTimeout = 30 * time.Second
+	maxBody      = 1 << 16
+)
+
+// Server is the console of one running lab. Create it with New.
+type Server struct {
+	src    Source
+	log    *slog.Logger
+	ping   time.Duration
+	buffer int
+
+	handler http.Handler
+	csrf    *http.CrossOriginProtection
+	srv     *http.Server
+
+	hub     hub
+	dropped atomic.Uint64
+	stop    sync.Once
+}
+
+// New returns a console serving src.
+func New(src Source, opts Options) *Server {
+	s := &Server{
+		src:    src,
+		log:    opts.Log,
+		ping:   opts.Ping,
+		buffer: opts.ClientBuffer,
+		csrf:   http.NewCrossOriginProtection(),
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.ping <= 0 {
+		s.ping = defaultPing
+	}
+	if s.buffer <= 0 {
+		s.buffer = defaultBuffer
+	}
+	s.hub.streams = make(map[*stream]struct{})
+	s.handler = s.router()
+	s.srv = &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		// No ReadTimeout or WriteTimeout: they would cut event streams.
+		// Writes are bounded one by one instead (see writeTimeout).
+		IdleTimeout:    2 * time.Minute,
+		MaxHeaderBytes: 64 << 10,
+		ErrorLog:       slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	return s
+}
+
+// Handler returns the console's HTTP handler, for tests or to mount it in
+// another server.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Serve answers HTTP requests on ln until Shutdown, then returns nil.
+func (s *Server) Serve(ln net.Listener) error {
+	err := s.srv.Serve(ln)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("console: %w", err)
+	}
+	return nil
+}
+
+// Shutdown ends every event stream, then stops the HTTP server, waiting for
+// requests in flight up to ctx. If ctx ends first, remaining connections
+// are closed and ctx's error is returned.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.stop.Do(s.hub.close)
+	if err := s.srv.Shutdown(ctx); err != nil {
+		s.srv.Close()
+		return fmt.Errorf("console: shutdown: %w", err)
+	}
+	return nil
+}
+
+type route struct {
+	methods []string
+	handle  http.HandlerFunc
+}
+
+func (s *Server) router() http.Handler {
+	routes := map[string]route{
+		"/":           {[]string{http.MethodGet, http.MethodHead}, s.page},
+		"/api/status": {[]string{http.MethodGet, http.MethodHead}, s.status},
+		"/api/events": {[]string{http.MethodGet}, s.events},
+		"/api/hint":   {[]string{http.MethodPost}, s.hint},
+		"/api/reset":  {[]string{http.MethodPost}, s.reset},
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		// Bound the whole answer; the event stream sets its own deadline
+		// before each write.
+		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(writeTimeout))
+
+		rt, ok := routes[r.URL.Path]
+		if !ok {
+			writeError(w, http.StatusNotFound, fmt.Sprintf(
+				"no such page %q: the console answers /, /api/status, /api/events, /api/hint and /api/reset", r.URL.Path))
+			return
+		}
+		if !allowed(rt.methods, r.Method) {
+			h.Set("Allow", strings.Join(rt.methods, ", "))
+			writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf(
+				"method %s is not allowed on %s: use %s", r.Method, r.URL.Path, strings.Join(rt.methods, " or ")))
+			return
+		}
+		if r.Method == http.MethodPost {
+			if err := s.csrf.Check(r); err != nil {
+				writeError(w, http.StatusForbidden,
+					"cross-site request refused: use the lab's own page, the lab command or curl")
+				return
+			}
+			if ct := r.Header.Get("Content-Type"); ct != "" {
+				if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+					writeError(w, http.StatusUnsupportedMediaType,
+						"content type "+ct+" refused: send no body, or application/json")
+					return
+				}
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		}
+		rt.handle(w, r)
+	})
+}
+
+func allowed(methods []string, m string) bool {
+	for _, x := range methods {
+		if x == m {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) status(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, s.src.Status())
+}
+
+func (s *Server) hint(w http.ResponseWriter, r *http.Request) {
+	// The body, if any, carries nothing; drain a little so the connection
+	// can be reused.
+	_, _ = io.Copy(io.Discard, r.Body)
+	task := r.URL.Query().Get("task")
+	if task == "" {
+		writeError(w, http.StatusBadRequest, "missing task: use /api/hint?task=ID (lab status lists the ids)")
+		return
+	}
+	h, err := s.src.Hint(task)
+	switch {
+	case errors.Is(err, ErrUnknownTask):
+		writeError(w, http.StatusNotFound, err.Error())
+	case err != nil:
+		s.log.Warn("console: hint failed", "task", task, "err", err)
+		writeError(w, http.StatusInternalServerError, err.Error())
+	default:
+		writeJSON(w, http.StatusOK, h)
+	}
+}
+
+func (s *Server) reset(w http.ResponseWriter, r *http.Request) {
+	_, _ = io.Copy(io.Discard, r.Body)
+	st, err := s.src.Reset()
+	if err != nil {
+		s.log.Warn("console: reset failed", "err", err)
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	// Every open page learns of the reset at once.
+	s.PublishStatus(st)
+	writeJSON(w, http.StatusOK, st)
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		code = http.StatusInternalServerError
+		b, _ = json.Marshal(api.Error{Error: "cannot encode the answer: " + err.Error()})
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	_, _ = w.Write(append(b, '\n'))
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, api.Error{Error: msg})
+}
