@@ -71,6 +71,8 @@ type Spec struct {
 	Kind  string
 	Doc   string
 	Attrs []Attr
+	// Brief names the attributes worth showing in a one-line view.
+	Brief []string
 }
 
 // Attr documents one attribute of an event kind.

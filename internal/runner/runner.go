@@ -1,0 +1,463 @@
+// Package runner runs a lab: it takes the state directory, starts the
+// services the lab names, feeds their events through the bus to the checker,
+// commits each tick before showing it, journals events, and serves the
+// console API. Data flows one way: services -> bus -> checker -> progress ->
+// views.
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"protolab/checker"
+	"protolab/internal/api"
+	"protolab/internal/bus"
+	"protolab/internal/console"
+	"protolab/internal/event"
+	"protolab/internal/progress"
+	"protolab/internal/service"
+	"protolab/labs"
+)
+
+// Port modes for Options.Ports.
+const (
+	PortsHigh     = "high"     // unprivileged defaults (DNS 1053...)
+	PortsStandard = "standard" // well-known ports (DNS 53...)
+	PortsAuto     = "auto"     // free ports picked by the system
+)
+
+// Options say how to run a lab.
+type Options struct {
+	Lab           *labs.Lab
+	Lang          string         // "fr" or "en"
+	Bind          string         // address the services listen on (default 127.0.0.1)
+	Ports         string         // PortsHigh (default), PortsStandard or PortsAuto
+	PortOverrides map[string]int // listener name -> port
+	Web           string         // console API address (default 127.0.0.1:8080)
+	StateDir      string         // required
+	LabFile       string         // the lab file when not built in, recorded for lab solve/status
+	Retention     int            // events kept in the journal (default 10000)
+	Log           *slog.Logger
+}
+
+// WebError is a console address that could not be listened on.
+type WebError struct {
+	Addr string
+	Err  error
+}
+
+func (e *WebError) Error() string {
+	return fmt.Sprintf("web console: cannot listen on %s: %v", e.Addr, e.Err)
+}
+
+func (e *WebError) Unwrap() error { return e.Err }
+
+// Lab is a running lab.
+type Lab struct {
+	opts    Options
+	lab     *labs.Lab
+	store   *progress.Store
+	unlock  func() error
+	bus     *bus.Bus
+	started time.Time
+
+	instances []service.Instance
+	endpoints service.Endpoints
+
+	console *console.Server
+	webURL  string
+
+	mu      sync.Mutex // guards checker, done, hints
+	checker *checker.Checker
+	done    map[string]time.Time
+	hints   map[string]int
+
+	changed chan struct{}
+	subs    []*bus.Subscription
+	loops   sync.WaitGroup // checker, journal, console feeds
+	wg      sync.WaitGroup // the console's server
+	closeMu sync.Mutex
+	closed  bool
+}
+
+// PortFor resolves the port of a listener under the options.
+func (o *Options) PortFor(l service.Listener) int {
+	if p, ok := o.PortOverrides[l.Name]; ok {
+		return p
+	}
+	switch o.Ports {
+	case PortsStandard:
+		return l.Standard
+	case PortsAuto:
+		return 0
+	default:
+		return l.High
+	}
+}
+
+// Start runs the lab. On error nothing is left running.
+func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
+	if opts.Lab == nil || opts.StateDir == "" {
+		return nil, errors.New("runner: a lab and a state directory are required")
+	}
+	if opts.Bind == "" {
+		opts.Bind = "127.0.0.1"
+	}
+	if opts.Web == "" {
+		opts.Web = "127.0.0.1:8080"
+	}
+	if opts.Lang == "" {
+		opts.Lang = "en"
+	}
+	if opts.Retention <= 0 {
+		opts.Retention = 10000
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	l := &Lab{opts: opts, lab: opts.Lab, bus: bus.New(), started: time.Now(), changed: make(chan struct{}, 1)}
+	if err := os.MkdirAll(opts.StateDir, 0o700); err != nil {
+		return nil, fmt.Errorf("state directory: %w", err)
+	}
+	if l.unlock, err = progress.Lock(opts.StateDir); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			l.Close(context.Background())
+		}
+	}()
+	if l.store, err = progress.Open(opts.StateDir); err != nil {
+		return nil, err
+	}
+	if err = l.loadProgress(); err != nil {
+		return nil, err
+	}
+	// Subscribe before any service can publish.
+	checkSub := l.bus.Subscribe(1 << 16)
+	journalSub := l.bus.Subscribe(1024)
+	consoleSub := l.bus.Subscribe(1024)
+	l.subs = []*bus.Subscription{checkSub, journalSub, consoleSub}
+
+	for _, s := range l.lab.Services {
+		rt := service.Runtime{
+			Bind:   opts.Bind,
+			Ports:  map[string]int{},
+			Events: l.bus,
+			Log:    opts.Log.With("service", s.Name),
+			State:  opts.StateDir,
+		}
+		for _, li := range s.Spec.Listeners {
+			rt.Ports[li.Name] = opts.PortFor(li)
+		}
+		inst, err := s.Prepared.Start(ctx, rt)
+		if err != nil {
+			return nil, err
+		}
+		l.instances = append(l.instances, inst)
+		l.endpoints = append(l.endpoints, inst.Endpoints()...)
+	}
+
+	ln, err := net.Listen("tcp", opts.Web)
+	if err != nil {
+		return nil, &WebError{Addr: opts.Web, Err: err}
+	}
+	l.webURL = "http://" + ln.Addr().String()
+	l.console = console.New(l, console.Options{Log: opts.Log.With("component", "console")})
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		if err := l.console.Serve(ln); err != nil {
+			opts.Log.Error("web console stopped", "err", err)
+		}
+	}()
+
+	l.loops.Add(3)
+	go l.checkLoop(checkSub)
+	go l.journalLoop(journalSub)
+	go l.consoleLoop(consoleSub)
+
+	if err = l.store.SetMeta("last_lab", l.lab.ID); err != nil {
+		return nil, err
+	}
+	if err = l.store.SetMeta("last_lab_file", opts.LabFile); err != nil {
+		return nil, err
+	}
+	if err = progress.WriteRunFile(opts.StateDir, progress.RunInfo{
+		PID: os.Getpid(), Lab: l.lab.ID, API: l.webURL, Started: l.started, File: opts.LabFile,
+	}); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+func (l *Lab) loadProgress() error {
+	done, err := l.store.Done(l.lab.ID)
+	if err != nil {
+		return err
+	}
+	hints, err := l.store.HintsShown(l.lab.ID)
+	if err != nil {
+		return err
+	}
+	set := map[string]bool{}
+	for id := range done {
+		set[id] = true
+	}
+	l.done, l.hints = done, hints
+	l.checker = checker.New(l.lab.CheckerTasks(), set)
+	return nil
+}
+
+// checkLoop feeds every event to the checker; a tick is committed to the
+// store before anything shows it.
+func (l *Lab) checkLoop(sub *bus.Subscription) {
+	defer l.loops.Done()
+	for e := range sub.C() {
+		l.mu.Lock()
+		ticked := l.checker.Observe(e)
+		var changes []api.Change
+		for _, id := range ticked {
+			if _, err := l.store.MarkDone(l.lab.ID, id, e.Time); err != nil {
+				l.opts.Log.Error("cannot save progress", "task", id, "err", err)
+				continue
+			}
+			l.done[id] = e.Time
+			changes = append(changes, api.Change{Task: l.taskStatus(id)})
+		}
+		l.mu.Unlock()
+		for _, c := range changes {
+			l.console.PublishChange(c)
+		}
+		if len(changes) > 0 {
+			l.signal()
+		}
+	}
+}
+
+// journalLoop writes events to the journal in batches. It keeps up with a
+// learner, not with a flood: under load its queue fills and the bus drops
+// (and counts) what the journal cannot take, so the servers never slow down.
+func (l *Lab) journalLoop(sub *bus.Subscription) {
+	defer l.loops.Done()
+	const batchMax = 256
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	var batch []event.Event
+	written := 0
+	flush := func() {
+		if len(batch) == 0 {
+			return
+		}
+		if err := l.store.Append(l.lab.ID, batch); err != nil {
+			l.opts.Log.Error("cannot write the event journal", "err", err)
+		}
+		written += len(batch)
+		batch = batch[:0]
+		if written >= l.opts.Retention/10+1 {
+			written = 0
+			if err := l.store.Prune(l.lab.ID, l.opts.Retention); err != nil {
+				l.opts.Log.Error("cannot prune the event journal", "err", err)
+			}
+		}
+	}
+	for {
+		select {
+		case e, ok := <-sub.C():
+			if !ok {
+				flush()
+				return
+			}
+			if len(batch) < batchMax {
+				batch = append(batch, e)
+			}
+		case <-tick.C:
+			flush()
+		}
+	}
+}
+
+func (l *Lab) consoleLoop(sub *bus.Subscription) {
+	defer l.loops.Done()
+	for e := range sub.C() {
+		l.console.PublishEvent(e)
+	}
+}
+
+func (l *Lab) signal() {
+	select {
+	case l.changed <- struct{}{}:
+	default:
+	}
+}
+
+// Changed signals (coalesced) that a task's state changed.
+func (l *Lab) Changed() <-chan struct{} { return l.changed }
+
+// Subscribe gives a view its own queue of events (it may lose events if it
+// falls behind). Unsubscribe when done.
+func (l *Lab) Subscribe(buffer int) *bus.Subscription { return l.bus.Subscribe(buffer) }
+
+// Unsubscribe removes a subscription made with Subscribe.
+func (l *Lab) Unsubscribe(s *bus.Subscription) { l.bus.Unsubscribe(s) }
+
+// Endpoints lists where the services listen.
+func (l *Lab) Endpoints() service.Endpoints { return l.endpoints }
+
+// WebURL is the console's base URL.
+func (l *Lab) WebURL() string { return l.webURL }
+
+// Definition is the lab being run.
+func (l *Lab) Definition() *labs.Lab { return l.lab }
+
+// Status implements console.Source.
+func (l *Lab) Status() api.Status {
+	l.mu.Lock()
+	st := BuildStatus(l.lab, l.opts.Lang, l.done, l.hints)
+	l.mu.Unlock()
+	st.Running = true
+	st.Started = l.started
+	st.PID = os.Getpid()
+	st.Web = l.webURL
+	st.Endpoints = append(service.Endpoints{}, l.endpoints...)
+	st.Events = l.bus.Published()
+	st.Dropped = l.bus.Dropped()
+	return st
+}
+
+func (l *Lab) taskStatus(id string) api.Task {
+	t, _ := l.lab.Task(id)
+	return taskStatus(t, l.opts.Lang, l.done, l.hints)
+}
+
+// BuildStatus describes a lab's progress (for a running lab and for saved
+// progress alike).
+func BuildStatus(lab *labs.Lab, lang string, done map[string]time.Time, hints map[string]int) api.Status {
+	st := api.Status{Lab: lab.ID, Title: lab.Title.In(lang), Lang: lang, Endpoints: service.Endpoints{}, Tasks: []api.Task{}}
+	for i := range lab.Tasks {
+		t := taskStatus(&lab.Tasks[i], lang, done, hints)
+		st.Tasks = append(st.Tasks, t)
+		st.Total++
+		st.MaxPoints += t.Points
+		if t.Done {
+			st.Done++
+			st.Points += t.Points
+		}
+	}
+	return st
+}
+
+func taskStatus(t *labs.Task, lang string, done map[string]time.Time, hints map[string]int) api.Task {
+	at := api.Task{ID: t.ID, Title: t.Title.In(lang), Points: t.Points, Hints: len(t.Hints), HintsShown: hints[t.ID]}
+	if d, ok := done[t.ID]; ok {
+		d := d
+		at.Done, at.DoneAt = true, &d
+	}
+	return at
+}
+
+// Hint implements console.Source: the next hint of a task, with the lab's
+// real addresses filled in.
+func (l *Lab) Hint(id string) (api.Hint, error) {
+	t, ok := l.lab.Task(id)
+	if !ok {
+		return api.Hint{}, fmt.Errorf("%w %q; the tasks are: %s", console.ErrUnknownTask, id, taskIDs(l.lab))
+	}
+	if len(t.Hints) == 0 {
+		return api.Hint{Task: id}, nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	level, err := l.store.NextHint(l.lab.ID, id, len(t.Hints))
+	if err != nil {
+		return api.Hint{}, err
+	}
+	l.hints[id] = level
+	return api.Hint{Task: id, Level: level, Of: len(t.Hints), Text: labs.RenderHint(t.Hints[level-1].In(l.opts.Lang), l.endpoints)}, nil
+}
+
+// Reset implements console.Source: progress, hints and journal are cleared.
+func (l *Lab) Reset() (api.Status, error) {
+	l.mu.Lock()
+	err := l.store.Reset(l.lab.ID)
+	if err == nil {
+		l.checker.Reset()
+		l.done, l.hints = map[string]time.Time{}, map[string]int{}
+	}
+	var changes []api.Change
+	for i := range l.lab.Tasks {
+		changes = append(changes, api.Change{Task: taskStatus(&l.lab.Tasks[i], l.opts.Lang, l.done, l.hints)})
+	}
+	l.mu.Unlock()
+	if err != nil {
+		return api.Status{}, err
+	}
+	for _, c := range changes {
+		l.console.PublishChange(c)
+	}
+	l.signal()
+	return l.Status(), nil
+}
+
+func taskIDs(lab *labs.Lab) string {
+	s := ""
+	for i, t := range lab.Tasks {
+		if i > 0 {
+			s += ", "
+		}
+		s += t.ID
+	}
+	return s
+}
+
+// Close stops the services, drains the checker and the journal, stops the
+// console, removes the run file and releases the state directory. Progress
+// is kept.
+func (l *Lab) Close(ctx context.Context) error {
+	l.closeMu.Lock()
+	defer l.closeMu.Unlock()
+	if l.closed {
+		return nil
+	}
+	l.closed = true
+	var errs []error
+	for i := len(l.instances) - 1; i >= 0; i-- {
+		if err := l.instances[i].Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, s := range l.subs {
+		l.bus.Unsubscribe(s)
+	}
+	l.loops.Wait()
+	if l.console != nil {
+		if err := l.console.Shutdown(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			errs = append(errs, err)
+		}
+	}
+	l.wg.Wait()
+	if l.store != nil {
+		if l.webURL != "" {
+			if err := progress.RemoveRunFile(l.opts.StateDir); err != nil && !errors.Is(err, os.ErrNotExist) {
+				errs = append(errs, err)
+			}
+		}
+		errs = append(errs, l.store.Close())
+	}
+	if l.unlock != nil {
+		errs = append(errs, l.unlock())
+	}
+	return errors.Join(errs...)
+}
+
+// PortFlag formats a --port value for messages.
+func PortFlag(listener string, port int) string {
+	return "--port " + listener + "=" + strconv.Itoa(port)
+}
