@@ -1,0 +1,5 @@
+package lesson
+
+import "fmt"
+
+var sprintf = fmt.Sprintf
