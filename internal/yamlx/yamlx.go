@@ -84,6 +84,8 @@ func Resolve(n *yaml.Node) *yaml.Node {
 			n = n.Content[0]
 		case yaml.AliasNode:
 			n = n.Alias
+		case 0:
+			return nil // an empty document
 		default:
 			return n
 		}

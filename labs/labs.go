@@ -1,0 +1,658 @@
+// Package labs holds the built-in labs as data (embedded in the binary) and
+// loads a lab, built-in or from an instructor's file, validating everything:
+// services and their options, tasks and their checks, hints, solve steps and
+// the lessons' links to tasks. Errors name file:line and say what to fix.
+package labs
+
+import (
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"protolab/checker"
+	"protolab/internal/event"
+	"protolab/internal/lesson"
+	"protolab/internal/service"
+	"protolab/internal/yamlx"
+)
+
+//go:embed */*
+var builtin embed.FS
+
+// Builtin is the file system of the built-in labs: one directory per lab.
+func Builtin() fs.FS { return builtin }
+
+// Langs are the languages lessons, titles and hints are written in.
+var Langs = []string{"fr", "en"}
+
+// Text is a string in several languages.
+type Text map[string]string
+
+// In returns the text in lang, else in English, else in any language.
+func (t Text) In(lang string) string {
+	if s, ok := t[lang]; ok {
+		return s
+	}
+	if s, ok := t["en"]; ok {
+		return s
+	}
+	for _, l := range Langs {
+		if s, ok := t[l]; ok {
+			return s
+		}
+	}
+	return ""
+}
+
+// Lab is a loaded, validated lab.
+type Lab struct {
+	ID       string
+	File     string // the lab file, as shown in messages
+	Title    Text
+	Summary  Text
+	Services []Service
+	Tasks    []Task
+	Lessons  map[string]*lesson.Doc // by language
+	Data     fs.FS                  // the lab's directory
+}
+
+// Service is one server the lab runs, with its options loaded.
+type Service struct {
+	Name     string
+	Line     int
+	Spec     *service.Spec
+	Prepared service.Prepared
+}
+
+// Task is one thing the learner does, checked by watching events.
+type Task struct {
+	ID     string
+	Line   int
+	Title  Text
+	Hints  []Text // progressive: first a nudge, last the exact command
+	Points int
+	Check  *checker.Check
+	Solve  []service.Step
+}
+
+// Task returns the task with the given id.
+func (l *Lab) Task(id string) (*Task, bool) {
+	for i := range l.Tasks {
+		if l.Tasks[i].ID == id {
+			return &l.Tasks[i], true
+		}
+	}
+	return nil, false
+}
+
+// CheckerTasks returns the tasks in the checker's form.
+func (l *Lab) CheckerTasks() []checker.Task {
+	out := make([]checker.Task, len(l.Tasks))
+	for i, t := range l.Tasks {
+		out[i] = checker.Task{ID: t.ID, Check: t.Check}
+	}
+	return out
+}
+
+// Listeners lists the names of the listeners of the lab's services.
+func (l *Lab) Listeners() []service.Listener {
+	var out []service.Listener
+	for _, s := range l.Services {
+		out = append(out, s.Spec.Listeners...)
+	}
+	return out
+}
+
+// Lesson returns the lesson in lang, falling back like Text.In.
+func (l *Lab) Lesson(lang string) (*lesson.Doc, string) {
+	if d, ok := l.Lessons[lang]; ok {
+		return d, lang
+	}
+	for _, fl := range append([]string{"en"}, Langs...) {
+		if d, ok := l.Lessons[fl]; ok {
+			return d, fl
+		}
+	}
+	return nil, ""
+}
+
+// Registry knows the services Protolab can run.
+type Registry interface {
+	Service(name string) (*service.Spec, bool)
+	Names() []string
+}
+
+// Errors is every problem found in a lab, in file order.
+type Errors []*yamlx.Error
+
+func (e Errors) Error() string {
+	lines := make([]string, len(e))
+	for i, x := range e {
+		lines[i] = x.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// UnknownLabError is returned for a built-in lab id that does not exist.
+type UnknownLabError struct {
+	ID    string
+	Known []string
+}
+
+func (e *UnknownLabError) Error() string {
+	return fmt.Sprintf("no lab named %q; the labs are: %s (or run your own with --file FILE)", e.ID, strings.Join(e.Known, ", "))
+}
+
+// IDs lists the built-in labs.
+func IDs() []string {
+	entries, err := fs.ReadDir(builtin, ".")
+	if err != nil {
+		return nil
+	}
+	var ids []string
+	for _, e := range entries {
+		if _, err := fs.Stat(builtin, path.Join(e.Name(), "lab.yaml")); e.IsDir() && err == nil {
+			ids = append(ids, e.Name())
+		}
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// LoadBuiltin loads a built-in lab by id.
+func LoadBuiltin(id string, reg Registry) (*Lab, error) {
+	for _, known := range IDs() {
+		if known == id {
+			sub, err := fs.Sub(builtin, id)
+			if err != nil {
+				return nil, err
+			}
+			return Load(sub, "lab.yaml", "labs/"+id+"/lab.yaml", reg)
+		}
+	}
+	return nil, &UnknownLabError{ID: id, Known: IDs()}
+}
+
+// LoadFile loads a lab from a file on disk; the files it names (lessons,
+// zone files...) are looked up in the same directory.
+func LoadFile(file string, reg Registry) (*Lab, error) {
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(abs); err != nil {
+		return nil, fmt.Errorf("cannot read the lab file: %w", err)
+	}
+	return Load(os.DirFS(filepath.Dir(abs)), filepath.Base(abs), file, reg)
+}
+
+// maxLabFile bounds a lab file's size.
+const maxLabFile = 1 << 20
+
+// Load reads the lab file name in fsys (its directory holds the lab's
+// other files). shown is the file's name in error messages.
+func Load(fsys fs.FS, name, shown string, reg Registry) (*Lab, error) {
+	src, err := fs.ReadFile(fsys, name)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the lab file %s: %w", shown, err)
+	}
+	dir := path.Dir(name)
+	data := fsys
+	if dir != "." {
+		if data, err = fs.Sub(fsys, dir); err != nil {
+			return nil, err
+		}
+	}
+	return Parse(src, data, shown, reg)
+}
+
+var (
+	idRE          = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
+	placeholderRE = regexp.MustCompile(`\{([a-z0-9_-]+)\.(host|port|addr)\}`)
+)
+
+// loader accumulates errors while reading one lab.
+type loader struct {
+	file string
+	errs Errors
+	reg  Registry
+	data fs.FS
+}
+
+func (ld *loader) add(err error) {
+	if err == nil {
+		return
+	}
+	var ye *yamlx.Error
+	if errors.As(err, &ye) {
+		c := *ye
+		if c.File == "" {
+			c.File = ld.file
+		}
+		ld.errs = append(ld.errs, &c)
+		return
+	}
+	var list Errors
+	if errors.As(err, &list) {
+		ld.errs = append(ld.errs, list...)
+		return
+	}
+	ld.errs = append(ld.errs, &yamlx.Error{File: ld.file, Msg: err.Error()})
+}
+
+func (ld *loader) errf(line int, format string, args ...any) {
+	ld.errs = append(ld.errs, &yamlx.Error{File: ld.file, Line: line, Msg: fmt.Sprintf(format, args...)})
+}
+
+// Parse reads a lab from the bytes of its file; data holds the lab's other
+// files.
+func Parse(src []byte, data fs.FS, shown string, reg Registry) (*Lab, error) {
+	ld := &loader{file: shown, reg: reg, data: data}
+	if len(src) > maxLabFile {
+		return nil, Errors{{File: shown, Msg: fmt.Sprintf("the file is larger than %d bytes", maxLabFile)}}
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(src, &doc); err != nil {
+		return nil, Errors{{File: shown, Line: yamlLine(err), Msg: "not valid YAML: " + yamlMsg(err)}}
+	}
+	root := yamlx.Resolve(&doc)
+	if root == nil {
+		return nil, Errors{{File: shown, Msg: "the file is empty; a lab needs at least id, title, services and tasks"}}
+	}
+	fields, _, err := yamlx.Mapping(root, "lab", "id", "title", "summary", "services", "tasks", "lesson")
+	if err != nil {
+		ld.add(err)
+		return nil, ld.errs
+	}
+	lab := &Lab{File: shown, Data: data, Lessons: map[string]*lesson.Doc{}}
+	if f, ok := fields["id"]; !ok {
+		ld.errf(root.Line, "missing id: (a short name such as my-dns-lab)")
+	} else if lab.ID, err = yamlx.String(f.Value, "id"); err != nil {
+		ld.add(err)
+	} else if !idRE.MatchString(lab.ID) {
+		ld.errf(f.Value.Line, "id %q: use lower-case letters, digits and dashes", lab.ID)
+	}
+	if f, ok := fields["title"]; ok {
+		lab.Title = ld.text(f.Value, "title")
+	} else {
+		ld.errf(root.Line, "missing title: (with fr: and en:)")
+	}
+	if f, ok := fields["summary"]; ok {
+		lab.Summary = ld.text(f.Value, "summary")
+	}
+	if f, ok := fields["services"]; ok {
+		ld.services(lab, f.Value)
+	} else {
+		ld.errf(root.Line, "missing services: (the servers this lab runs; known: %s)", strings.Join(reg.Names(), ", "))
+	}
+	cat := newCatalog(lab.Services)
+	if f, ok := fields["tasks"]; ok {
+		ld.tasks(lab, f.Value, cat)
+	} else {
+		ld.errf(root.Line, "missing tasks: (what the learner does)")
+	}
+	var lessonFiles map[string]string
+	if f, ok := fields["lesson"]; ok {
+		lessonFiles = ld.text(f.Value, "lesson")
+	} else {
+		lessonFiles = map[string]string{}
+		for _, l := range Langs {
+			name := "lesson." + l + ".md"
+			if _, err := fs.Stat(data, name); err == nil {
+				lessonFiles[l] = name
+			}
+		}
+	}
+	ld.lessons(lab, lessonFiles)
+	if len(ld.errs) > 0 {
+		return nil, ld.errs
+	}
+	return lab, nil
+}
+
+func (ld *loader) text(n *yaml.Node, what string) Text {
+	n = yamlx.Resolve(n)
+	if n != nil && n.Kind == yaml.ScalarNode {
+		return Text{"en": n.Value, "fr": n.Value}
+	}
+	fields, order, err := yamlx.Mapping(n, what, Langs...)
+	if err != nil {
+		ld.add(err)
+		return nil
+	}
+	t := Text{}
+	for _, l := range order {
+		s, err := yamlx.String(fields[l].Value, what+"."+l)
+		if err != nil {
+			ld.add(err)
+			continue
+		}
+		t[l] = strings.TrimSpace(s)
+	}
+	if len(t) == 0 {
+		ld.errf(n.Line, "%s: give the text in at least one language (fr:, en:)", what)
+	}
+	return t
+}
+
+func (ld *loader) services(lab *Lab, n *yaml.Node) {
+	fields, order, err := yamlx.Mapping(n, "services")
+	if err != nil {
+		ld.add(err)
+		return
+	}
+	if len(order) == 0 {
+		ld.errf(n.Line, "services: name at least one server (known: %s)", strings.Join(ld.reg.Names(), ", "))
+	}
+	for _, name := range order {
+		f := fields[name]
+		spec, ok := ld.reg.Service(name)
+		if !ok {
+			ld.errf(f.Key.Line, "unknown service %q (known services: %s)", name, strings.Join(ld.reg.Names(), ", "))
+			continue
+		}
+		var opts *yaml.Node
+		if v := yamlx.Resolve(f.Value); v != nil && v.Tag != "!!null" {
+			opts = v
+		}
+		prep, err := spec.Load(opts, ld.data)
+		if err != nil {
+			n := len(ld.errs)
+			ld.add(err)
+			for _, ye := range ld.errs[n:] {
+				ye.Msg = name + ": " + ye.Msg
+				if ye.Line == 0 && ye.File == ld.file {
+					ye.Line = f.Key.Line
+				}
+			}
+			// Keep the service, so that its events and listeners are known
+			// while the rest of the file is checked.
+		}
+		lab.Services = append(lab.Services, Service{Name: name, Line: f.Key.Line, Spec: spec, Prepared: prep})
+	}
+}
+
+func (ld *loader) tasks(lab *Lab, n *yaml.Node, cat *catalog) {
+	items, err := yamlx.Sequence(n, "tasks")
+	if err != nil {
+		ld.add(err)
+		return
+	}
+	if len(items) == 0 {
+		ld.errf(n.Line, "tasks: a lab needs at least one task")
+	}
+	seen := map[string]int{}
+	listeners := map[string]bool{}
+	for _, l := range lab.Listeners() {
+		listeners[l.Name] = true
+	}
+	for _, it := range items {
+		fields, _, err := yamlx.Mapping(it, "task", "id", "title", "hints", "points", "check", "solve")
+		if err != nil {
+			ld.add(err)
+			continue
+		}
+		t := Task{Line: it.Line, Points: 1}
+		if f, ok := fields["id"]; !ok {
+			ld.errf(it.Line, "task without id:")
+		} else if t.ID, err = yamlx.String(f.Value, "id"); err != nil {
+			ld.add(err)
+		} else if !idRE.MatchString(t.ID) {
+			ld.errf(f.Value.Line, "task id %q: use lower-case letters, digits and dashes", t.ID)
+		} else if prev, dup := seen[t.ID]; dup {
+			ld.errf(f.Value.Line, "task id %q is used twice (first at line %d); task ids must be unique", t.ID, prev)
+		} else {
+			seen[t.ID] = f.Value.Line
+		}
+		if f, ok := fields["title"]; ok {
+			t.Title = ld.text(f.Value, "title")
+		} else {
+			ld.errf(it.Line, "task %s: missing title:", t.ID)
+		}
+		if f, ok := fields["points"]; ok {
+			if t.Points, err = yamlx.Int(f.Value, "points"); err != nil {
+				ld.add(err)
+			} else if t.Points < 0 {
+				ld.errf(f.Value.Line, "points cannot be negative")
+			}
+		}
+		if f, ok := fields["hints"]; ok {
+			hints, err := yamlx.Sequence(f.Value, "hints")
+			ld.add(err)
+			for _, h := range hints {
+				txt := ld.text(h, "hint")
+				for _, s := range txt {
+					for _, m := range placeholderRE.FindAllStringSubmatch(s, -1) {
+						if !listeners[m[1]] {
+							ld.errf(h.Line, "hint: %s names no listener of this lab (listeners: %s)", m[0], strings.Join(sortedKeys(listeners), ", "))
+						}
+					}
+				}
+				t.Hints = append(t.Hints, txt)
+			}
+		}
+		if f, ok := fields["check"]; !ok {
+			ld.errf(it.Line, "task %s: missing check: (which event shows the task is done)", t.ID)
+		} else if spec, err := checker.ParseSpec(f.Value); err != nil {
+			ld.add(err)
+		} else if t.Check, err = checker.Compile(spec, cat); err != nil {
+			ld.add(err)
+		}
+		if f, ok := fields["solve"]; ok {
+			t.Solve = ld.solve(lab, f.Value)
+		}
+		lab.Tasks = append(lab.Tasks, t)
+	}
+}
+
+func (ld *loader) solve(lab *Lab, n *yaml.Node) []service.Step {
+	items, err := yamlx.Sequence(n, "solve")
+	if err != nil {
+		ld.add(err)
+		return nil
+	}
+	var steps []service.Step
+	for _, it := range items {
+		fields, order, err := yamlx.Mapping(it, "solve step")
+		if err != nil {
+			ld.add(err)
+			continue
+		}
+		f, ok := fields["do"]
+		if !ok {
+			ld.errf(it.Line, "solve step: missing do: (an action such as dns.query)")
+			continue
+		}
+		name, err := yamlx.String(f.Value, "do")
+		if err != nil {
+			ld.add(err)
+			continue
+		}
+		act, ok := lab.action(name)
+		if !ok {
+			ld.errf(f.Value.Line, "solve step: unknown action %q (this lab's actions: %s)", name, strings.Join(lab.actionNames(), ", "))
+			continue
+		}
+		st := service.Step{Action: name, Args: map[string]string{}}
+		for _, k := range order {
+			if k == "do" {
+				continue
+			}
+			if !contains(act.Required, k) && !contains(act.Optional, k) {
+				ld.errf(fields[k].Key.Line, "solve step %s: unknown argument %q (it takes: %s)", name, k, strings.Join(append(append([]string{}, act.Required...), act.Optional...), ", "))
+				continue
+			}
+			v, err := yamlx.String(fields[k].Value, k)
+			if err != nil {
+				ld.add(err)
+				continue
+			}
+			st.Args[k] = v
+		}
+		for _, r := range act.Required {
+			if _, ok := fields[r]; !ok {
+				ld.errf(it.Line, "solve step %s: missing argument %s:", name, r)
+			}
+		}
+		steps = append(steps, st)
+	}
+	return steps
+}
+
+func (ld *loader) lessons(lab *Lab, files map[string]string) {
+	for _, lang := range Langs {
+		name, ok := files[lang]
+		if !ok {
+			continue
+		}
+		src, err := fs.ReadFile(ld.data, name)
+		if err != nil {
+			ld.errf(0, "lesson %s: cannot read %s: %v", lang, name, err)
+			continue
+		}
+		shown := path.Join(path.Dir(ld.file), name)
+		doc, err := lesson.Parse(src)
+		if err != nil {
+			var le *lesson.Error
+			if errors.As(err, &le) {
+				ld.errs = append(ld.errs, &yamlx.Error{File: shown, Line: le.Line, Msg: le.Msg})
+			} else {
+				ld.errs = append(ld.errs, &yamlx.Error{File: shown, Msg: err.Error()})
+			}
+			continue
+		}
+		for _, link := range doc.Links() {
+			if _, ok := lab.Task(link.Task); !ok {
+				ids := make([]string, len(lab.Tasks))
+				for i, t := range lab.Tasks {
+					ids[i] = t.ID
+				}
+				ld.errs = append(ld.errs, &yamlx.Error{File: shown, Line: link.Line,
+					Msg: fmt.Sprintf("=> %s: no task has this id (tasks: %s)", link.Task, strings.Join(ids, ", "))})
+			}
+		}
+		lab.Lessons[lang] = doc
+	}
+}
+
+func (l *Lab) action(name string) (service.Action, bool) {
+	for _, s := range l.Services {
+		if a, ok := s.Spec.Action(name); ok {
+			return a, true
+		}
+	}
+	return service.Action{}, false
+}
+
+func (l *Lab) actionNames() []string {
+	var out []string
+	for _, s := range l.Services {
+		for _, a := range s.Spec.Actions {
+			out = append(out, a.Name)
+		}
+	}
+	return out
+}
+
+// ServiceFor returns the lab service that performs the named action.
+func (l *Lab) ServiceFor(action string) (*Service, bool) {
+	for i := range l.Services {
+		if _, ok := l.Services[i].Spec.Action(action); ok {
+			return &l.Services[i], true
+		}
+	}
+	return nil, false
+}
+
+// catalog is the checker's view of the events a lab's services emit.
+type catalog struct{ specs map[string]event.Spec }
+
+func newCatalog(svcs []Service) *catalog {
+	c := &catalog{specs: map[string]event.Spec{}}
+	for _, s := range svcs {
+		for _, e := range s.Spec.Events {
+			c.specs[e.Kind] = e
+		}
+	}
+	return c
+}
+
+func (c *catalog) EventSpec(kind string) (event.Spec, bool) {
+	s, ok := c.specs[kind]
+	return s, ok
+}
+
+func (c *catalog) EventKinds() []string {
+	return sortedKeys(c.specs)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+var yamlLineRE = regexp.MustCompile(`line (\d+)`)
+
+func yamlLine(err error) int {
+	m := yamlLineRE.FindStringSubmatch(err.Error())
+	if m == nil {
+		return 0
+	}
+	var n int
+	fmt.Sscanf(m[1], "%d", &n)
+	return n
+}
+
+func yamlMsg(err error) string {
+	s := strings.TrimPrefix(err.Error(), "yaml: ")
+	return yamlLineRE.ReplaceAllString(strings.TrimPrefix(s, "line "), "")
+}
+
+// RenderHint replaces the placeholders {LISTENER.host}, {LISTENER.port} and
+// {LISTENER.addr} with the running lab's real addresses.
+func RenderHint(s string, eps service.Endpoints) string {
+	return placeholderRE.ReplaceAllStringFunc(s, func(m string) string {
+		p := placeholderRE.FindStringSubmatch(m)
+		for _, e := range eps {
+			if e.Listener != p[1] {
+				continue
+			}
+			host, port, err := net.SplitHostPort(e.Addr)
+			if err != nil {
+				return m
+			}
+			switch p[2] {
+			case "host":
+				return host
+			case "port":
+				return port
+			default:
+				return e.Addr
+			}
+		}
+		return m
+	})
+}
