@@ -30,7 +30,12 @@ func New() *Bus {
 type Subscription struct {
 	c       chan event.Event
 	dropped atomic.Uint64
+	paused  atomic.Bool
 }
+
+// Pause stops (true) or resumes (false) deliveries to s. Events published
+// while paused are skipped, not counted as dropped: nobody was listening.
+func (s *Subscription) Pause(p bool) { s.paused.Store(p) }
 
 // C is the subscriber's channel. It is closed by Unsubscribe.
 func (s *Subscription) C() <-chan event.Event { return s.c }
@@ -69,6 +74,9 @@ func (b *Bus) Publish(e event.Event) {
 	}
 	b.mu.RLock()
 	for s := range b.subs {
+		if s.paused.Load() {
+			continue
+		}
 		select {
 		case s.c <- e:
 		default:

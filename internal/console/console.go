@@ -65,6 +65,9 @@ type Options struct {
 	Log          *slog.Logger  // nil: discard
 	Ping         time.Duration // keep-alive comment on event streams; 0: 15 s
 	ClientBuffer int           // frames queued per event stream before it is dropped; 0: 256
+	// OnClients, if set, is told how many event streams are open each time
+	// one opens or closes, so the lab can skip feeding events to nobody.
+	OnClients func(n int)
 }
 
 const (
@@ -82,6 +85,7 @@ type Server struct {
 	log    *slog.Logger
 	ping   time.Duration
 	buffer int
+	onCli  func(int)
 
 	handler http.Handler
 	csrf    *http.CrossOriginProtection
@@ -99,6 +103,7 @@ func New(src Source, opts Options) *Server {
 		log:    opts.Log,
 		ping:   opts.Ping,
 		buffer: opts.ClientBuffer,
+		onCli:  opts.OnClients,
 		csrf:   http.NewCrossOriginProtection(),
 	}
 	if s.log == nil {

@@ -126,6 +126,8 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, "the lab is stopping")
 		return
 	}
+	s.clientsChanged()
+	defer s.clientsChanged()
 	defer s.hub.remove(st)
 
 	h := w.Header()
@@ -207,6 +209,12 @@ func (s *Server) publish(kind string, v any) {
 
 // Dropped is how many event streams were dropped because they fell behind.
 func (s *Server) Dropped() uint64 { return s.dropped.Load() }
+
+func (s *Server) clientsChanged() {
+	if s.onCli != nil {
+		s.onCli(s.hub.len())
+	}
+}
 
 // Clients is how many event streams are open.
 func (s *Server) Clients() int { return s.hub.len() }

@@ -141,9 +141,10 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 		return nil, err
 	}
 	// Subscribe before any service can publish.
-	checkSub := l.bus.Subscribe(1 << 16)
+	checkSub := l.bus.Subscribe(8192)
 	journalSub := l.bus.Subscribe(1024)
 	consoleSub := l.bus.Subscribe(1024)
+	consoleSub.Pause(true) // until a browser or client follows the events
 	l.subs = []*bus.Subscription{checkSub, journalSub, consoleSub}
 
 	for _, s := range l.lab.Services {
@@ -170,7 +171,10 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 		return nil, &WebError{Addr: opts.Web, Err: err}
 	}
 	l.webURL = "http://" + ln.Addr().String()
-	l.console = console.New(l, console.Options{Log: opts.Log.With("component", "console")})
+	l.console = console.New(l, console.Options{
+		Log:       opts.Log.With("component", "console"),
+		OnClients: func(n int) { consoleSub.Pause(n == 0) },
+	})
 	l.wg.Add(1)
 	go func() {
 		defer l.wg.Done()
@@ -252,6 +256,7 @@ func (l *Lab) journalLoop(sub *bus.Subscription) {
 	defer tick.Stop()
 	var batch []event.Event
 	written := 0
+	in := sub.C()
 	flush := func() {
 		if len(batch) == 0 {
 			return
@@ -270,16 +275,20 @@ func (l *Lab) journalLoop(sub *bus.Subscription) {
 	}
 	for {
 		select {
-		case e, ok := <-sub.C():
+		case e, ok := <-in:
 			if !ok {
 				flush()
 				return
 			}
-			if len(batch) < batchMax {
-				batch = append(batch, e)
-			}
+			batch = append(batch, e)
 		case <-tick.C:
 			flush()
+		}
+		// A full batch waits for the next tick without reading, so that a
+		// flood fills the queue and the bus drops (and counts) the excess.
+		in = sub.C()
+		if len(batch) >= batchMax {
+			in = nil
 		}
 	}
 }
