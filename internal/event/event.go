@@ -13,6 +13,10 @@ import (
 // Event is one thing a client did to a lab server, e.g. a DNS query or an
 // SMTP delivery. Attribute values are strings so that checks, the journal
 // and the web console treat every service alike.
+//
+// An event is read-only once published: the bus hands the same Attrs map to
+// every subscriber, and a server may share one map between events with the
+// same values.
 type Event struct {
 	Seq     uint64            `json:"seq"`
 	Time    time.Time         `json:"time"`

@@ -1,0 +1,164 @@
+package dns
+
+import (
+	"context"
+	"net"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+	"go.yaml.in/yaml/v3"
+
+	"protolab/internal/event"
+	"protolab/internal/service"
+)
+
+// labOptions is how the built-in lab names its zones.
+const labOptions = `zones: [zones/lab.test.zone, zones/2.0.192.in-addr.arpa.zone, zones/0.0.0.0.9.8.0.0.8.b.d.0.1.0.0.2.ip6.arpa.zone]`
+
+// yamlNode parses a YAML document into the node Load is given.
+func yamlNode(t testing.TB, text string) *yaml.Node {
+	t.Helper()
+	var doc yaml.Node
+	if err := yaml.Unmarshal([]byte(text), &doc); err != nil {
+		t.Fatalf("yaml: %v", err)
+	}
+	if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
+		return doc.Content[0]
+	}
+	return &doc
+}
+
+// loadLab loads the built-in lab zones with extra options appended.
+func loadLab(t testing.TB, extra string) *prepared {
+	t.Helper()
+	p, err := Spec.Load(yamlNode(t, labOptions+"\n"+extra), os.DirFS("../../labs/dns"))
+	if err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	return p.(*prepared)
+}
+
+// collector is a Publisher for tests: it keeps every event, in order.
+type collector struct {
+	c chan event.Event
+}
+
+func newCollector() *collector { return &collector{c: make(chan event.Event, 10000)} }
+
+func (c *collector) Publish(e event.Event) {
+	select {
+	case c.c <- e:
+	default:
+		panic("test collector full")
+	}
+}
+
+// next returns the next event of the given kind, waiting up to 5 s.
+func (c *collector) next(t testing.TB, kind string) event.Event {
+	t.Helper()
+	deadline := time.After(5 * time.Second)
+	for {
+		select {
+		case e := <-c.c:
+			if e.Kind == kind {
+				e.Render()
+				return e
+			}
+		case <-deadline:
+			t.Fatalf("no %s event within 5s", kind)
+			return event.Event{}
+		}
+	}
+}
+
+// server is a running instance on 127.0.0.1:0 with its events.
+type server struct {
+	inst   service.Instance
+	events *collector
+	udp    string
+	tcp    string
+}
+
+func startServer(t testing.TB, p service.Prepared) *server {
+	t.Helper()
+	col := newCollector()
+	inst, err := p.Start(context.Background(), service.Runtime{Bind: "127.0.0.1", Ports: map[string]int{}, Events: col})
+	if err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := inst.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	})
+	s := &server{inst: inst, events: col}
+	var ok1, ok2 bool
+	s.udp, ok1 = inst.Endpoints().Find("dns", "udp")
+	s.tcp, ok2 = inst.Endpoints().Find("dns", "tcp")
+	if !ok1 || !ok2 {
+		t.Fatalf("endpoints: %v", inst.Endpoints())
+	}
+	return s
+}
+
+// query is a question and how to ask it.
+type query struct {
+	name      string
+	qtype     uint16
+	transport string // "udp" (default) or "tcp"
+	edns      int    // UDP size to announce; 0: no EDNS
+	mutate    func(*dns.Msg)
+}
+
+func (s *server) ask(t testing.TB, q query) *dns.Msg {
+	t.Helper()
+	m := new(dns.Msg)
+	m.SetQuestion(q.name, q.qtype)
+	if q.edns > 0 {
+		m.SetEdns0(uint16(q.edns), false)
+	}
+	if q.mutate != nil {
+		q.mutate(m)
+	}
+	transport, addr := "udp", s.udp
+	if q.transport == "tcp" {
+		transport, addr = "tcp", s.tcp
+	}
+	c := &dns.Client{Net: transport, Timeout: 5 * time.Second, UDPSize: 65535}
+	r, _, err := c.Exchange(m, addr)
+	if err != nil {
+		t.Fatalf("%s %s over %s: %v", q.name, dns.TypeToString[q.qtype], transport, err)
+	}
+	return r
+}
+
+// rrStrings formats records the way the zone file shows them.
+func rrStrings(rrs []dns.RR) []string {
+	out := make([]string, 0, len(rrs))
+	for _, rr := range rrs {
+		if rr.Header().Rrtype == dns.TypeOPT {
+			continue
+		}
+		out = append(out, strings.ReplaceAll(rr.String(), "\t", " "))
+	}
+	return out
+}
+
+// sendRaw writes raw bytes over UDP from a fresh socket.
+func sendRaw(t testing.TB, addr string, b []byte) net.Addr {
+	t.Helper()
+	c, err := net.Dial("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	return c.LocalAddr()
+}
