@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"protolab/internal/api"
+	"protolab/internal/progress"
+	"protolab/labs"
+)
+
+// state returns the state directory: --state, else the default.
+func (c *cli) state() (string, error) {
+	if c.stateDir != "" {
+		return c.stateDir, nil
+	}
+	if d := c.getenv("LAB_STATE_DIR"); d != "" {
+		return d, nil
+	}
+	return progress.DefaultDir()
+}
+
+// lang picks the language: the flag, else LAB_LANG, else the locale.
+func (c *cli) lang(flag string) (string, error) {
+	if flag != "" {
+		if flag != "fr" && flag != "en" {
+			return "", usagef("--lang %q: choose fr or en", flag)
+		}
+		return flag, nil
+	}
+	for _, v := range []string{"LAB_LANG", "LC_ALL", "LC_MESSAGES", "LANG"} {
+		s := c.getenv(v)
+		if s == "" {
+			continue
+		}
+		if strings.HasPrefix(s, "fr") {
+			return "fr", nil
+		}
+		return "en", nil
+	}
+	return "en", nil
+}
+
+// loadLab loads a built-in lab by id, or the lab file. Problems in the lab
+// are usage errors (exit 2): the lab cannot run as written.
+func (c *cli) loadLab(id, file string) (*labs.Lab, error) {
+	var (
+		lab *labs.Lab
+		err error
+	)
+	switch {
+	case file != "" && id != "":
+		return nil, usagef("give a lab name or --file FILE, not both")
+	case file != "":
+		lab, err = labs.LoadFile(file, c.reg)
+	case id != "":
+		lab, err = labs.LoadBuiltin(id, c.reg)
+	default:
+		return nil, usagef("which lab? The labs are: %s (or --file FILE)", strings.Join(labs.IDs(), ", "))
+	}
+	if err != nil {
+		var list labs.Errors
+		var unknown *labs.UnknownLabError
+		switch {
+		case errors.As(err, &list):
+			return nil, &usageError{err: fmt.Errorf("the lab has %d problem(s):\n%w", len(list), err)}
+		case errors.As(err, &unknown):
+			return nil, &usageError{err: err}
+		}
+		return nil, &usageError{err: err}
+	}
+	return lab, nil
+}
+
+// running finds the running lab through the state directory.
+func (c *cli) running() (progress.RunInfo, *api.Client, error) {
+	dir, err := c.state()
+	if err != nil {
+		return progress.RunInfo{}, nil, err
+	}
+	ri, err := progress.Running(dir)
+	if err != nil {
+		if errors.Is(err, progress.ErrNotRunning) {
+			return ri, nil, &notRunningError{dir: dir}
+		}
+		return ri, nil, err
+	}
+	return ri, &api.Client{Base: ri.API}, nil
+}
+
+func timeout() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), 10*time.Second)
+}
+
+// notRunningError says no lab holds the state directory.
+type notRunningError struct{ dir string }
+
+func (e *notRunningError) Error() string {
+	return fmt.Sprintf("no lab is running with the state directory %s; start one with 'lab start <lab>' (or pass the --state DIR it was started with)", e.dir)
+}
+
+func (e *notRunningError) Unwrap() error { return progress.ErrNotRunning }

@@ -1,0 +1,294 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"protolab/internal/progress"
+	"protolab/internal/runner"
+	"protolab/internal/service"
+	"protolab/internal/termview"
+	"protolab/labs"
+)
+
+type startOptions struct {
+	file  string
+	lang  string
+	bind  string
+	ports string
+	port  []string
+	web   string
+}
+
+func (c *cli) startCmd() *cobra.Command {
+	opts := &startOptions{}
+	cmd := &cobra.Command{
+		Use:   "start <lab> | --file FILE",
+		Short: "Run a lab in the foreground until Ctrl-C",
+		Long: `Start the lab's servers, print where they listen, and tick the tasks live
+as you do them with the real tools. Ctrl-C (or SIGTERM) stops every server and
+keeps your progress for next time.`,
+		Example: `  lab start dns
+  lab start dns --lang fr
+  lab start dns --ports standard           # DNS on port 53 (needs root or CAP_NET_BIND_SERVICE)
+  lab start dns --port dns=5353 --web 127.0.0.1:9090
+  lab start --file my-lab.yaml`,
+		Args: usageArgs(cobra.MaximumNArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id := ""
+			if len(args) == 1 {
+				id = args[0]
+			}
+			return c.runStart(cmd.Context(), id, opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.file, "file", "", "run a lab from a file (an instructor's own lab) instead of a built-in one")
+	f.StringVar(&opts.lang, "lang", "", "language of the lesson, tasks and hints: fr or en (default from $LANG)")
+	f.StringVar(&opts.bind, "bind", "127.0.0.1", "address the servers listen on")
+	f.StringVar(&opts.ports, "ports", runner.PortsHigh, "port set: high (unprivileged: DNS 1053...), standard (DNS 53...) or auto (free ports)")
+	f.StringArrayVar(&opts.port, "port", nil, "set one listener's port, NAME=PORT (e.g. dns=5353; 0 picks a free port); repeatable")
+	f.StringVar(&opts.web, "web", "127.0.0.1:8080", "address of the web console and its API")
+	return cmd
+}
+
+func (c *cli) runStart(ctx context.Context, id string, opts *startOptions) error {
+	lang, err := c.lang(opts.lang)
+	if err != nil {
+		return err
+	}
+	lab, err := c.loadLab(id, opts.file)
+	if err != nil {
+		return err
+	}
+	switch opts.ports {
+	case runner.PortsHigh, runner.PortsStandard, runner.PortsAuto:
+	default:
+		return usagef("--ports %q: choose high, standard or auto", opts.ports)
+	}
+	overrides, err := parsePortFlags(opts.port, lab)
+	if err != nil {
+		return err
+	}
+	if net.ParseIP(opts.bind) == nil {
+		return usagef("--bind %q: give an IP address such as 127.0.0.1 or ::1", opts.bind)
+	}
+	if _, _, err := net.SplitHostPort(opts.web); err != nil {
+		return usagef("--web %q: give an address such as 127.0.0.1:8080", opts.web)
+	}
+	dir, err := c.state()
+	if err != nil {
+		return err
+	}
+	file := ""
+	if opts.file != "" {
+		if file, err = filepath.Abs(opts.file); err != nil {
+			return err
+		}
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	ro := runner.Options{Lab: lab, Lang: lang, Bind: opts.bind, Ports: opts.ports, PortOverrides: overrides,
+		Web: opts.web, StateDir: dir, LabFile: file}
+	running, err := runner.Start(ctx, ro)
+	if err != nil {
+		return c.explainStartError(err, &ro)
+	}
+	c.printHeader(running, dir, lang)
+	c.watch(ctx, running)
+
+	fmt.Fprintln(c.stdout, "\nStopping…")
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := running.Close(sctx); err != nil {
+		return fmt.Errorf("stopping the lab: %w", err)
+	}
+	st := running.Status()
+	fmt.Fprintf(c.stdout, "Stopped. %d/%d tasks done; progress is kept in %s (lab start %s picks it up again).\n", st.Done, st.Total, dir, startArg(lab, opts.file))
+	return nil
+}
+
+func startArg(lab *labs.Lab, file string) string {
+	if file != "" {
+		return "--file " + file
+	}
+	return lab.ID
+}
+
+// parsePortFlags reads --port NAME=PORT values, checking the names against
+// the lab's listeners.
+func parsePortFlags(vals []string, lab *labs.Lab) (map[string]int, error) {
+	known := map[string]bool{}
+	var names []string
+	for _, l := range lab.Listeners() {
+		known[l.Name] = true
+		names = append(names, l.Name)
+	}
+	sort.Strings(names)
+	out := map[string]int{}
+	for _, v := range vals {
+		name, p, ok := strings.Cut(v, "=")
+		port, err := strconv.Atoi(p)
+		if !ok || err != nil || port < 0 || port > 65535 {
+			return nil, usagef("--port %q: write NAME=PORT, e.g. --port dns=5353", v)
+		}
+		if !known[name] {
+			return nil, usagef("--port %q: this lab has no listener %q (its listeners: %s)", v, name, strings.Join(names, ", "))
+		}
+		out[name] = port
+	}
+	return out, nil
+}
+
+// explainStartError turns a start failure into advice.
+func (c *cli) explainStartError(err error, ro *runner.Options) error {
+	if be, ok := service.AsBindError(err); ok {
+		_, port, _ := net.SplitHostPort(be.Addr)
+		advice := fmt.Sprintf("choose another port with --port %s=PORT, or --ports auto for free ports", be.Listener)
+		if errors.Is(err, syscall.EACCES) {
+			advice = fmt.Sprintf("ports below 1024 need root or CAP_NET_BIND_SERVICE; use --ports high (the default) or --port %s=PORT", be.Listener)
+		}
+		reason := "it is already in use"
+		if !errors.Is(err, syscall.EADDRINUSE) {
+			reason = be.Err.Error()
+		}
+		return fmt.Errorf("cannot start %s on port %s/%s (%s): %s; %s", be.Service, port, be.Network, be.Addr, reason, advice)
+	}
+	var we *runner.WebError
+	if errors.As(err, &we) {
+		return fmt.Errorf("cannot start the web console on %s: %v; choose another address with --web ADDR (e.g. --web 127.0.0.1:0 for a free port)", we.Addr, we.Err)
+	}
+	var le *progress.LockedError
+	if errors.As(err, &le) {
+		return err
+	}
+	return err
+}
+
+func (c *cli) printHeader(l *runner.Lab, dir, lang string) {
+	lab := l.Definition()
+	w := c.stdout
+	fmt.Fprintf(w, "Protolab — %s (lab %s)\n", lab.Title.In(lang), lab.ID)
+	if s := lab.Summary.In(lang); s != "" {
+		fmt.Fprintf(w, "%s\n", s)
+	}
+	fmt.Fprintln(w)
+	label := map[string]string{"fr": "Serveurs :", "en": "Servers:"}[lang]
+	fmt.Fprintln(w, label)
+	for _, s := range lab.Services {
+		var parts []string
+		for _, e := range l.Endpoints() {
+			if e.Service == s.Name {
+				parts = append(parts, e.Network+" "+e.Addr)
+			}
+		}
+		fmt.Fprintf(w, "  %-10s %s\n", s.Name, strings.Join(parts, "   "))
+	}
+	if lang == "fr" {
+		fmt.Fprintf(w, "Console web : %s/\n", l.WebURL())
+		fmt.Fprintf(w, "État :        %s\n", dir)
+		fmt.Fprintf(w, "Leçon :       lab lesson %s --lang fr\n\n", lab.ID)
+	} else {
+		fmt.Fprintf(w, "Web console: %s/\n", l.WebURL())
+		fmt.Fprintf(w, "State:       %s\n", dir)
+		fmt.Fprintf(w, "Lesson:      lab lesson %s\n\n", lab.ID)
+	}
+}
+
+// watch shows the task list live until ctx ends: redrawn in place on a
+// terminal, one line per change when piped.
+func (c *cli) watch(ctx context.Context, l *runner.Lab) {
+	tty, width := terminal(c.stdout)
+	if !tty {
+		p := termview.NewPrinter(c.stdout)
+		st := l.Status()
+		for _, t := range st.Tasks {
+			fmt.Fprintln(c.stdout, termview.TaskLine(t, 0))
+		}
+		p.Update(st)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-l.Changed():
+				p.Update(l.Status())
+			}
+		}
+	}
+	sub := l.Subscribe(256)
+	defer l.Unsubscribe(sub)
+	brief := briefs(l.Definition())
+	var recent []string
+	painter := termview.NewPainter(c.stdout)
+	paint := func() {
+		_, width = terminal(c.stdout)
+		painter.Paint(termview.Lines(l.Status(), recent, width))
+	}
+	paint()
+	throttle := time.NewTicker(100 * time.Millisecond)
+	defer throttle.Stop()
+	dirty := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-l.Changed():
+			dirty = true
+		case e, ok := <-sub.C():
+			if !ok {
+				return
+			}
+			recent = append(recent, termview.EventLine(e, brief[e.Kind]))
+			if len(recent) > 5 {
+				recent = recent[len(recent)-5:]
+			}
+			dirty = true
+		case <-throttle.C:
+			if dirty {
+				paint()
+				dirty = false
+			}
+		}
+	}
+}
+
+func briefs(lab *labs.Lab) map[string][]string {
+	out := map[string][]string{}
+	for _, s := range lab.Services {
+		for _, e := range s.Spec.Events {
+			out[e.Kind] = e.Brief
+		}
+	}
+	return out
+}
+
+// terminal reports whether w is a terminal, and its width.
+func terminal(w io.Writer) (bool, int) {
+	f, ok := w.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return false, 0
+	}
+	width, _, err := term.GetSize(int(f.Fd()))
+	if err != nil || width <= 0 {
+		width = 80
+	}
+	return true, width
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs the real clients (and, for benchmarks, the real peers) that
+# Protolab's tests use, when they are missing: with apt-get when root,
+# otherwise it says what to install and carries on (tests that need a
+# missing tool are then skipped, unless LAB_REQUIRE_CLIENTS=1).
+#
+# usage: scripts/install-clients.sh [test|bench]
+set -u
+set -o pipefail
+
+what=${1:-test}
+# command:package pairs
+test_tools="dig:bind9-dnsutils host:bind9-dnsutils nslookup:bind9-dnsutils kdig:knot-dnsutils"
+bench_tools="dnsperf:dnsperf dnsmasq:dnsmasq-base"
+case "$what" in
+  test)  tools=$test_tools ;;
+  bench) tools="$test_tools $bench_tools" ;;
+  *) echo "usage: $0 [test|bench]" >&2; exit 2 ;;
+esac
+
+missing=()
+for pair in $tools; do
+  cmd=${pair%%:*}; pkg=${pair#*:}
+  if ! command -v "$cmd" >/dev/null 2>&1 && ! [ -x "/usr/sbin/$cmd" ]; then
+    case " ${missing[*]-} " in *" $pkg "*) ;; *) missing+=("$pkg") ;; esac
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "Missing tools for the ${what}s: ${missing[*]}" >&2
+  echo "Install them with:  sudo apt-get install -y ${missing[*]}" >&2
+  echo "(tests that need them are skipped until then)" >&2
+  exit 0
+fi
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "Missing tools: ${missing[*]}, and no apt-get here: install them with your package manager." >&2
+  exit 0
+fi
+echo "Installing ${missing[*]} with apt-get…" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null || { echo "apt-get update failed" >&2; exit 1; }
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || { echo "apt-get install failed" >&2; exit 1; }
