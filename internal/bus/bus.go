@@ -15,7 +15,7 @@ import (
 // call New.
 type Bus struct {
 	mu      sync.RWMutex
-	subs    map[*Subscription]struct{}
+	subs    []*Subscription // replaced, never changed in place, under mu
 	seq     atomic.Uint64
 	dropped atomic.Uint64
 	now     func() time.Time
@@ -23,7 +23,7 @@ type Bus struct {
 
 // New returns an empty bus.
 func New() *Bus {
-	return &Bus{subs: make(map[*Subscription]struct{}), now: time.Now}
+	return &Bus{now: time.Now}
 }
 
 // Subscription is one subscriber's queue.
@@ -50,7 +50,7 @@ func (b *Bus) Subscribe(buffer int) *Subscription {
 	}
 	s := &Subscription{c: make(chan event.Event, buffer)}
 	b.mu.Lock()
-	b.subs[s] = struct{}{}
+	b.subs = append(append(make([]*Subscription, 0, len(b.subs)+1), b.subs...), s)
 	b.mu.Unlock()
 	return s
 }
@@ -58,11 +58,17 @@ func (b *Bus) Subscribe(buffer int) *Subscription {
 // Unsubscribe removes s and closes its channel.
 func (b *Bus) Unsubscribe(s *Subscription) {
 	b.mu.Lock()
-	if _, ok := b.subs[s]; ok {
-		delete(b.subs, s)
+	defer b.mu.Unlock()
+	subs := make([]*Subscription, 0, len(b.subs))
+	for _, x := range b.subs {
+		if x != s {
+			subs = append(subs, x)
+		}
+	}
+	if len(subs) < len(b.subs) {
+		b.subs = subs
 		close(s.c)
 	}
-	b.mu.Unlock()
 }
 
 // Publish stamps e with a sequence number and, if unset, the time, and offers
@@ -73,7 +79,7 @@ func (b *Bus) Publish(e event.Event) {
 		e.Time = b.now()
 	}
 	b.mu.RLock()
-	for s := range b.subs {
+	for _, s := range b.subs {
 		if s.paused.Load() {
 			continue
 		}
