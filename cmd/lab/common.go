@@ -103,3 +103,11 @@ func (e *notRunningError) Error() string {
 }
 
 func (e *notRunningError) Unwrap() error { return progress.ErrNotRunning }
+
+// tr picks the English or the French wording.
+func tr(lang, en, fr string) string {
+	if lang == "fr" {
+		return fr
+	}
+	return en
+}

@@ -27,12 +27,12 @@ func (c *cli) runHint(task string) error {
 		return err
 	}
 	if h.Of == 0 {
-		fmt.Fprintf(c.stdout, "Task %s has no hints.\n", task)
+		fmt.Fprintf(c.stdout, tr(h.Lang, "Task %s has no hints.\n", "La tâche %s n'a pas d'indice.\n"), task)
 		return nil
 	}
-	fmt.Fprintf(c.stdout, "Hint %d/%d for %s:\n  %s\n", h.Level, h.Of, task, h.Text)
+	fmt.Fprintf(c.stdout, tr(h.Lang, "Hint %d/%d for %s:\n  %s\n", "Indice %d/%d pour %s :\n  %s\n"), h.Level, h.Of, task, h.Text)
 	if h.Level < h.Of {
-		fmt.Fprintf(c.stdout, "(run 'lab hint %s' again for the next one)\n", task)
+		fmt.Fprintf(c.stdout, tr(h.Lang, "(run 'lab hint %s' again for the next one)\n", "(relancez « lab hint %s » pour le suivant)\n"), task)
 	}
 	return nil
 }

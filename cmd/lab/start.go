@@ -115,14 +115,17 @@ func (c *cli) runStart(ctx context.Context, id string, opts *startOptions) error
 	c.printHeader(running, dir, lang)
 	c.watch(ctx, running)
 
-	fmt.Fprintln(c.stdout, "\nStopping…")
+	fmt.Fprintln(c.stdout, "\n"+tr(lang, "Stopping…", "Arrêt…"))
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := running.Close(sctx); err != nil {
 		return fmt.Errorf("stopping the lab: %w", err)
 	}
 	st := running.Status()
-	fmt.Fprintf(c.stdout, "Stopped. %d/%d tasks done; progress is kept in %s (lab start %s picks it up again).\n", st.Done, st.Total, dir, startArg(lab, opts.file))
+	fmt.Fprintf(c.stdout, tr(lang,
+		"Stopped. %d/%d tasks done; progress is kept in %s (lab start %s picks it up again).\n",
+		"Arrêté. %d/%d tâches faites ; la progression est gardée dans %s (lab start %s la reprend).\n"),
+		st.Done, st.Total, dir, startArg(lab, opts.file))
 	return nil
 }
 

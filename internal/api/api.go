@@ -46,6 +46,7 @@ type Hint struct {
 	Level int    `json:"level"` // 1-based
 	Of    int    `json:"of"`    // number of hints
 	Text  string `json:"text"`
+	Lang  string `json:"lang"` // the language of Text
 }
 
 // Change is sent on /api/events (SSE event "task") when a task's state

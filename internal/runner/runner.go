@@ -408,7 +408,7 @@ func (l *Lab) Hint(id string) (api.Hint, error) {
 		return api.Hint{}, fmt.Errorf("%w %q; the tasks are: %s", console.ErrUnknownTask, id, taskIDs(l.lab))
 	}
 	if len(t.Hints) == 0 {
-		return api.Hint{Task: id}, nil
+		return api.Hint{Task: id, Lang: l.opts.Lang}, nil
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -417,7 +417,8 @@ func (l *Lab) Hint(id string) (api.Hint, error) {
 		return api.Hint{}, err
 	}
 	l.hints[id] = level
-	return api.Hint{Task: id, Level: level, Of: len(t.Hints), Text: labs.RenderHint(t.Hints[level-1].In(l.opts.Lang), l.endpoints)}, nil
+	return api.Hint{Task: id, Level: level, Of: len(t.Hints), Lang: l.opts.Lang,
+		Text: labs.RenderHint(t.Hints[level-1].In(l.opts.Lang), l.endpoints)}, nil
 }
 
 // Reset implements console.Source: progress, hints and journal are cleared.

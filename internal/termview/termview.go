@@ -15,8 +15,8 @@ import (
 )
 
 var words = map[string]map[string]string{
-	"fr": {"tasks": "tâches", "points": "points", "recent": "Derniers échanges", "none": "(aucun pour l'instant : à vous de jouer)", "all": "Toutes les tâches sont faites. Bravo !", "hint": "Un indice ? lab hint <tâche>   ·   Arrêter : Ctrl-C (la progression est gardée)"},
-	"en": {"tasks": "tasks", "points": "points", "recent": "Recent exchanges", "none": "(none yet: your turn)", "all": "Every task is done. Well done!", "hint": "Need a hint? lab hint <task>   ·   Stop: Ctrl-C (progress is kept)"},
+	"fr": {"tasks": "tâches", "points": "points", "recent": "Derniers échanges :", "none": "(aucun pour l'instant : à vous de jouer)", "all": "Toutes les tâches sont faites. Bravo !", "hint": "Un indice ? lab hint <tâche>   ·   Arrêter : Ctrl-C (la progression est gardée)"},
+	"en": {"tasks": "tasks", "points": "points", "recent": "Recent exchanges:", "none": "(none yet: your turn)", "all": "Every task is done. Well done!", "hint": "Need a hint? lab hint <task>   ·   Stop: Ctrl-C (progress is kept)"},
 }
 
 func word(lang, key string) string {
@@ -41,7 +41,7 @@ func Lines(st api.Status, recent []string, width int) []string {
 	if st.Total > 0 && st.Done == st.Total {
 		out = append(out, "", word(st.Lang, "all"))
 	}
-	out = append(out, "", word(st.Lang, "recent")+":")
+	out = append(out, "", word(st.Lang, "recent"))
 	if len(recent) == 0 {
 		out = append(out, "  "+word(st.Lang, "none"))
 	}
