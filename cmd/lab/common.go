@@ -111,3 +111,11 @@ func tr(lang, en, fr string) string {
 	}
 	return en
 }
+
+// labArg is the optional <lab> argument ("" when --file is used instead).
+func labArg(args []string) string {
+	if len(args) == 1 {
+		return args[0]
+	}
+	return ""
+}

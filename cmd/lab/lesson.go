@@ -23,11 +23,7 @@ func (c *cli) lessonCmd() *cobra.Command {
 		Short: "Print a lab's lesson (questions linked to tasks are answered by doing them)",
 		Args:  usageArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id := ""
-			if len(args) == 1 {
-				id = args[0]
-			}
-			return c.runLesson(id, opts)
+			return c.runLesson(labArg(args), opts)
 		},
 	}
 	cmd.Flags().StringVar(&opts.file, "file", "", "a lab file instead of a built-in lab")

@@ -32,11 +32,7 @@ that lab; otherwise it starts the lab on free ports in a temporary state
 directory, solves it and stops it. Exit code 0 when every task ticked.`,
 		Args: usageArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id := ""
-			if len(args) == 1 {
-				id = args[0]
-			}
-			return c.runSolve(id, opts)
+			return c.runSolve(labArg(args), opts)
 		},
 	}
 	cmd.Flags().StringVar(&opts.file, "file", "", "a lab file instead of a built-in lab")

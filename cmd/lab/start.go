@@ -32,6 +32,7 @@ type startOptions struct {
 	ports string
 	port  []string
 	web   string
+	keep  int
 }
 
 func (c *cli) startCmd() *cobra.Command {
@@ -49,11 +50,7 @@ keeps your progress for next time.`,
   lab start --file my-lab.yaml`,
 		Args: usageArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id := ""
-			if len(args) == 1 {
-				id = args[0]
-			}
-			return c.runStart(cmd.Context(), id, opts)
+			return c.runStart(cmd.Context(), labArg(args), opts)
 		},
 	}
 	f := cmd.Flags()
@@ -63,6 +60,7 @@ keeps your progress for next time.`,
 	f.StringVar(&opts.ports, "ports", runner.PortsHigh, "port set: high (unprivileged: DNS 1053...), standard (DNS 53...) or auto (free ports)")
 	f.StringArrayVar(&opts.port, "port", nil, "set one listener's port, NAME=PORT (e.g. dns=5353; 0 picks a free port); repeatable")
 	f.StringVar(&opts.web, "web", "127.0.0.1:8080", "address of the web console and its API")
+	f.IntVar(&opts.keep, "journal", 10000, "how many events the journal keeps (older ones are pruned)")
 	return cmd
 }
 
@@ -79,6 +77,9 @@ func (c *cli) runStart(ctx context.Context, id string, opts *startOptions) error
 	case runner.PortsHigh, runner.PortsStandard, runner.PortsAuto:
 	default:
 		return usagef("--ports %q: choose high, standard or auto", opts.ports)
+	}
+	if opts.keep < 1 {
+		return usagef("--journal %d: keep at least 1 event", opts.keep)
 	}
 	overrides, err := parsePortFlags(opts.port, lab)
 	if err != nil {
@@ -107,7 +108,7 @@ func (c *cli) runStart(ctx context.Context, id string, opts *startOptions) error
 	defer stop()
 
 	ro := runner.Options{Lab: lab, Lang: lang, Bind: opts.bind, Ports: opts.ports, PortOverrides: overrides,
-		Web: opts.web, StateDir: dir, LabFile: file}
+		Web: opts.web, StateDir: dir, LabFile: file, Retention: opts.keep}
 	running, err := runner.Start(ctx, ro)
 	if err != nil {
 		return c.explainStartError(err, &ro)
