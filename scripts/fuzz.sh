@@ -10,6 +10,6 @@ while IFS= read -r line; do
   name=$(sed -E 's/^func (Fuzz[A-Za-z0-9_]*).*/\1/' <<<"${line#*:}")
   pkg=./$(dirname "$file")
   echo "== $pkg $name ($fuzztime)"
-  go test -run='^$' -fuzz="^${name}\$" -fuzztime="$fuzztime" "$pkg" || status=1
+  go test -run='^$' -fuzz="^${name}\$" -fuzztime="$fuzztime" -fuzzminimizetime=10s "$pkg" || status=1
 done < <(grep -rn --include='*_test.go' -E '^func Fuzz[A-Za-z0-9_]*\(' . | sed -E 's/:[0-9]+:/:/' | sort)
 exit $status
