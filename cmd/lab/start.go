@@ -224,8 +224,12 @@ func (c *cli) watch(ctx context.Context, l *runner.Lab) {
 	if !tty {
 		p := termview.NewPrinter(c.stdout)
 		st := l.Status()
+		idw := 0
 		for _, t := range st.Tasks {
-			fmt.Fprintln(c.stdout, termview.TaskLine(t, 0))
+			idw = max(idw, len(t.ID))
+		}
+		for _, t := range st.Tasks {
+			fmt.Fprintln(c.stdout, termview.TaskLine(t, idw))
 		}
 		p.Update(st)
 		for {
