@@ -378,6 +378,15 @@ func (ld *loader) services(lab *Lab, n *yaml.Node) {
 			// Keep the service, so that its events and listeners are known
 			// while the rest of the file is checked.
 		}
+		for _, req := range spec.Requires {
+			found := false
+			for _, prev := range lab.Services {
+				found = found || prev.Name == req
+			}
+			if !found {
+				ld.errf(f.Key.Line, "service %s needs the service %s: add %s: before %s: in services", name, req, req, name)
+			}
+		}
 		lab.Services = append(lab.Services, Service{Name: name, Line: f.Key.Line, Spec: spec, Prepared: prep})
 	}
 }

@@ -206,6 +206,16 @@ func (c *cli) printHeader(l *runner.Lab, dir, lang string) {
 		}
 		fmt.Fprintf(w, "  %-10s %s\n", s.Name, strings.Join(parts, "   "))
 	}
+	if creds := l.Credentials(); len(creds) > 0 {
+		fmt.Fprintln(w, tr(lang, "Accounts:", "Comptes :"))
+		for _, c := range creds {
+			line := fmt.Sprintf("  %-10s %s / %s", c.Kind, c.User, c.Secret)
+			if c.Note != "" {
+				line += "   (" + c.Note + ")"
+			}
+			fmt.Fprintln(w, line)
+		}
+	}
 	if lang == "fr" {
 		fmt.Fprintf(w, "Console web : %s/\n", l.WebURL())
 		fmt.Fprintf(w, "État :        %s\n", dir)

@@ -147,8 +147,10 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 	consoleSub.Pause(true) // until a browser or client follows the events
 	l.subs = []*bus.Subscription{checkSub, journalSub, consoleSub}
 
+	shared := service.NewShared()
 	for _, s := range l.lab.Services {
 		rt := service.Runtime{
+			Shared: shared,
 			Bind:   opts.Bind,
 			Ports:  map[string]int{},
 			Events: l.bus,
@@ -348,6 +350,17 @@ func (l *Lab) Unsubscribe(s *bus.Subscription) { l.bus.Unsubscribe(s) }
 // Endpoints lists where the services listen.
 func (l *Lab) Endpoints() service.Endpoints { return l.endpoints }
 
+// Credentials lists the accounts the lab's services offer the learner.
+func (l *Lab) Credentials() []service.Credential {
+	var out []service.Credential
+	for _, inst := range l.instances {
+		if c, ok := inst.(service.Credentialed); ok {
+			out = append(out, c.Credentials()...)
+		}
+	}
+	return out
+}
+
 // WebURL is the console's base URL.
 func (l *Lab) WebURL() string { return l.webURL }
 
@@ -425,6 +438,11 @@ func (l *Lab) Hint(id string) (api.Hint, error) {
 func (l *Lab) Reset() (api.Status, error) {
 	l.mu.Lock()
 	err := l.store.Reset(l.lab.ID)
+	for _, inst := range l.instances {
+		if r, ok := inst.(service.Resetter); ok && err == nil {
+			err = r.Reset(context.Background())
+		}
+	}
 	if err == nil {
 		l.checker.Reset()
 		l.done, l.hints = map[string]time.Time{}, map[string]int{}

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 
@@ -30,6 +31,9 @@ type Spec struct {
 	// lab is loaded, so errors surface before anything listens; errors
 	// should name file:line.
 	Load func(opts *yaml.Node, data fs.FS) (Prepared, error)
+	// Requires names services that must come before this one in the lab's
+	// services (e.g. smtp requires mailstore, whose store it delivers to).
+	Requires []string
 	// Solve performs one solve step against a running instance, as a
 	// learner's client would. It is given the instance's endpoints.
 	Solve func(ctx context.Context, eps Endpoints, step Step) error
@@ -91,6 +95,34 @@ type Runtime struct {
 	Log    *slog.Logger      //
 	State  string            // the lab's state directory, for services that keep data
 	Vars   map[string]string // lab variables (later: per-learner values)
+	// Shared holds what services of one running lab share, such as the
+	// mail store that smtp, pop3 and imap all use. A service puts it there
+	// when it starts; those that require it (Spec.Requires) find it there.
+	Shared *Shared
+}
+
+// Shared is a per-run registry of values shared between services.
+type Shared struct {
+	mu   sync.Mutex
+	vals map[string]any
+}
+
+// NewShared returns an empty registry.
+func NewShared() *Shared { return &Shared{vals: map[string]any{}} }
+
+// Put stores v under name.
+func (s *Shared) Put(name string, v any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.vals[name] = v
+}
+
+// Get returns the value stored under name.
+func (s *Shared) Get(name string) (any, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.vals[name]
+	return v, ok
 }
 
 // Port returns the port for the named listener (0 if unset: a free port).
@@ -107,6 +139,27 @@ type Instance interface {
 	Endpoints() Endpoints
 	// Shutdown stops listening and waits for in-flight work, up to ctx.
 	Shutdown(ctx context.Context) error
+}
+
+// Credentialed is an Instance with accounts a learner uses (mail users,
+// SNMP communities); `lab start` prints them.
+type Credentialed interface {
+	Credentials() []Credential
+}
+
+// Credential is one account, e.g. {Kind: "mail", User: "alice",
+// Secret: "wonderland", Note: "alice@lab.test"}.
+type Credential struct {
+	Kind   string `json:"kind"`
+	User   string `json:"user"`
+	Secret string `json:"secret"`
+	Note   string `json:"note,omitempty"`
+}
+
+// Resetter is an Instance that keeps state of its own (a mail store, DHCP
+// leases): `lab reset` calls Reset to bring it back to its initial state.
+type Resetter interface {
+	Reset(ctx context.Context) error
 }
 
 // Endpoint is one address a running service listens on.
