@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"protolab/internal/api"
+	"protolab/internal/service"
 )
 
 var labBin string // built once by TestMain
@@ -64,6 +65,7 @@ type labProc struct {
 	cmd    *exec.Cmd
 	state  string
 	api    *api.Client
+	eps    service.Endpoints
 	dnsUDP string
 	dnsTCP string
 	out    *lockedBuffer
@@ -96,7 +98,13 @@ func (l *lockedBuffer) String() string {
 // and waits for its header, which is printed once every server listens.
 func startLab(t *testing.T, state string, extra ...string) *labProc {
 	t.Helper()
-	args := append([]string{"start", "dns", "--ports", "auto", "--web", "127.0.0.1:0", "--state", state, "--lang", "en"}, extra...)
+	return startLabID(t, "dns", state, extra...)
+}
+
+// startLabID runs `lab start ID` like startLab.
+func startLabID(t *testing.T, id, state string, extra ...string) *labProc {
+	t.Helper()
+	args := append([]string{"start", id, "--ports", "auto", "--web", "127.0.0.1:0", "--state", state, "--lang", "en"}, extra...)
 	cmd := exec.Command(labBin, args...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -136,6 +144,7 @@ func startLab(t *testing.T, state string, extra ...string) *labProc {
 		t.Fatalf("lab not running after start; output:\n%s", p.out.String())
 	}
 	p.api = &api.Client{Base: st.Web}
+	p.eps = st.Endpoints
 	for _, e := range st.Endpoints {
 		if e.Listener == "dns" && e.Network == "udp" {
 			p.dnsUDP = e.Addr
@@ -144,7 +153,7 @@ func startLab(t *testing.T, state string, extra ...string) *labProc {
 			p.dnsTCP = e.Addr
 		}
 	}
-	if p.dnsUDP == "" || p.dnsUDP != p.dnsTCP {
+	if id == "dns" && (p.dnsUDP == "" || p.dnsUDP != p.dnsTCP) {
 		t.Fatalf("want DNS on one port over UDP and TCP, got endpoints %+v", st.Endpoints)
 	}
 	for _, tk := range st.Tasks {
@@ -244,6 +253,17 @@ func (p *labProc) stop() {
 		p.cmd.Process.Kill()
 		<-p.exited
 	}
+}
+
+// addr is the host and port of a listener over TCP.
+func (p *labProc) addr(listener string) (string, string) {
+	p.t.Helper()
+	a, ok := p.eps.Find(listener, "tcp")
+	if !ok {
+		p.t.Fatalf("no tcp endpoint %q in %+v", listener, p.eps)
+	}
+	h, port, _ := net.SplitHostPort(a)
+	return h, port
 }
 
 func (p *labProc) host() string { h, _, _ := net.SplitHostPort(p.dnsUDP); return h }
