@@ -1,7 +1,8 @@
 // Package labtls makes the TLS certificate a running lab's servers share
 // for STARTTLS/STLS: self-signed, generated at start, never written to
-// disk. Learners' clients must be told to accept it (curl -k, swaks
-// --tls-verify off...): that too is part of the lesson.
+// disk. Clients that check certificates must be told to accept it (curl
+// needs -k; swaks checks nothing unless given --tls-verify): that too is
+// part of the lesson.
 package labtls
 
 import (
