@@ -24,6 +24,7 @@ test: deps vet
 bench:
 	@scripts/install-clients.sh bench
 	$(GO) run ./bench/dnsbench
+	$(GO) run ./bench/mailbench
 
 fuzz:
 	scripts/fuzz.sh $(FUZZTIME)

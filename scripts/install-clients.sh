@@ -11,7 +11,7 @@ set -o pipefail
 what=${1:-test}
 # command:package pairs
 test_tools="dig:bind9-dnsutils host:bind9-dnsutils nslookup:bind9-dnsutils kdig:knot-dnsutils"
-bench_tools="dnsperf:dnsperf dnsmasq:dnsmasq-base"
+bench_tools="dnsperf:dnsperf dnsmasq:dnsmasq-base smtp-source:postfix smtp-sink:postfix"
 case "$what" in
   test)  tools=$test_tools ;;
   bench) tools="$test_tools $bench_tools" ;;
@@ -39,5 +39,8 @@ if ! command -v apt-get >/dev/null 2>&1; then
 fi
 echo "Installing ${missing[*]} with apt-get…" >&2
 export DEBIAN_FRONTEND=noninteractive
+# Postfix is only wanted for its smtp-source and smtp-sink tools: with "No
+# configuration" the package sets up no mail system and starts no daemon.
+echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections 2>/dev/null || true
 apt-get update -qq >/dev/null || { echo "apt-get update failed" >&2; exit 1; }
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || { echo "apt-get install failed" >&2; exit 1; }
