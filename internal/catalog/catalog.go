@@ -7,6 +7,7 @@ import (
 
 	"protolab/internal/service"
 	"protolab/services/dns"
+	"protolab/services/mailstore"
 )
 
 // Registry is the set of services a lab can name.
@@ -17,7 +18,7 @@ type Registry struct {
 // New returns the registry of every built-in service.
 func New() *Registry {
 	r := &Registry{specs: map[string]*service.Spec{}}
-	for _, s := range []*service.Spec{&dns.Spec} {
+	for _, s := range []*service.Spec{&dns.Spec, &mailstore.Spec} {
 		r.specs[s.Name] = s
 	}
 	return r
