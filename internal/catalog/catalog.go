@@ -7,7 +7,9 @@ import (
 
 	"protolab/internal/service"
 	"protolab/services/dns"
+	"protolab/services/imap"
 	"protolab/services/mailstore"
+	"protolab/services/pop3"
 )
 
 // Registry is the set of services a lab can name.
@@ -18,7 +20,7 @@ type Registry struct {
 // New returns the registry of every built-in service.
 func New() *Registry {
 	r := &Registry{specs: map[string]*service.Spec{}}
-	for _, s := range []*service.Spec{&dns.Spec, &mailstore.Spec} {
+	for _, s := range []*service.Spec{&dns.Spec, &mailstore.Spec, &pop3.Spec, &imap.Spec} {
 		r.specs[s.Name] = s
 	}
 	return r

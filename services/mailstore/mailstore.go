@@ -475,6 +475,10 @@ func (st *statements) close() {
 // Domain is the mail domain, "lab.test".
 func (s *Store) Domain() string { return s.opts.Domain }
 
+// MaxMessageBytes is the largest message the store takes (servers advertise
+// it: SMTP SIZE, IMAP APPENDLIMIT).
+func (s *Store) MaxMessageBytes() int64 { return s.opts.MaxMessageBytes }
+
 // Users lists the accounts, names in lower case, in the order of the
 // options.
 func (s *Store) Users() []User { return append([]User(nil), s.opts.Users...) }
