@@ -204,12 +204,18 @@ func (c *cli) printHeader(l *runner.Lab, dir, lang string) {
 				parts = append(parts, e.Network+" "+e.Addr)
 			}
 		}
-		fmt.Fprintf(w, "  %-10s %s\n", s.Name, strings.Join(parts, "   "))
+		if len(parts) > 0 { // the mail store, say, listens on nothing
+			fmt.Fprintf(w, "  %-10s %s\n", s.Name, strings.Join(parts, "   "))
+		}
 	}
 	if creds := l.Credentials(); len(creds) > 0 {
 		fmt.Fprintln(w, tr(lang, "Accounts:", "Comptes :"))
+		uw := 0
 		for _, c := range creds {
-			line := fmt.Sprintf("  %-10s %s / %s", c.Kind, c.User, c.Secret)
+			uw = max(uw, len(c.User)+len(c.Secret)+3)
+		}
+		for _, c := range creds {
+			line := fmt.Sprintf("  %-10s %-*s", c.Kind, uw, c.User+" / "+c.Secret)
 			if c.Note != "" {
 				line += "   (" + c.Note + ")"
 			}
