@@ -10,6 +10,7 @@ import (
 	"protolab/services/imap"
 	"protolab/services/mailstore"
 	"protolab/services/pop3"
+	"protolab/services/smtp"
 )
 
 // Registry is the set of services a lab can name.
@@ -20,7 +21,7 @@ type Registry struct {
 // New returns the registry of every built-in service.
 func New() *Registry {
 	r := &Registry{specs: map[string]*service.Spec{}}
-	for _, s := range []*service.Spec{&dns.Spec, &mailstore.Spec, &pop3.Spec, &imap.Spec} {
+	for _, s := range []*service.Spec{&dns.Spec, &mailstore.Spec, &pop3.Spec, &imap.Spec, &smtp.Spec} {
 		r.specs[s.Name] = s
 	}
 	return r

@@ -20,11 +20,11 @@ type welcome struct {
 var welcomeLangs = []welcome{
 	{
 		lang:    "fr",
-		subject: "Bienvenue dans votre boîte aux lettres du lab",
+		subject: "Bienvenue dans votre boîte aux lettres du labo",
 		body: `Bonjour %[1]s,
 
-Voici votre boîte aux lettres du lab : %[1]s@%[2]s. Un seul magasin de
-courrier se trouve derrière les trois serveurs de messagerie du lab :
+Voici votre boîte aux lettres du labo : %[1]s@%[2]s. Un seul magasin de
+courrier se trouve derrière les trois serveurs de messagerie du labo :
 
 - SMTP fait entrer le courrier : un message envoyé à %[1]s@%[2]s
   arrive ici, dans INBOX.
@@ -37,14 +37,14 @@ courrier se trouve derrière les trois serveurs de messagerie du lab :
 Comme le magasin est commun, un message effacé par POP3 disparaît aussi
 en IMAP. Essayez : lisez ce message en IMAP, puis effacez-le en POP3.
 
-Ce courrier ne quitte jamais le lab : aucun message n'est envoyé à un
+Ce courrier ne quitte jamais le labo : aucun message n'est envoyé à un
 autre domaine que %[2]s.
 
 La commande « lab reset » remet la boîte dans son état de départ, avec
 ces deux messages de bienvenue.
 
 -- 
-Le postmaster du lab
+Le postmaster du laboo
 `,
 	},
 	{

@@ -72,7 +72,7 @@ func TestStart(t *testing.T) {
 	if host, _, _ := net.SplitHostPort(e.Client); host != "127.0.0.1" {
 		t.Errorf("client %q", e.Client)
 	}
-	wantAttrs(t, col.next(t, KindTop), map[string]string{"subject": "Bienvenue dans votre boîte aux lettres du lab"})
+	wantAttrs(t, col.next(t, KindTop), map[string]string{"subject": "Bienvenue dans votre boîte aux lettres du labo"})
 	e = col.next(t, KindRetr)
 	if e.Attrs["subject"] == "" || e.Attrs["message_id"] == "" || strings.ContainsAny(e.Attrs["message_id"], "<>") {
 		t.Errorf("retr attrs %v", e.Attrs)
