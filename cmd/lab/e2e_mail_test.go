@@ -154,6 +154,15 @@ print("deleted", before - p.stat()[0]); p.quit()
 `, h, port)
 	p.waitDone("pop3-dele")
 	allDone(t, p)
+
+	// lab reset brings the mailbox back to its two welcome messages.
+	mustTool(t, "cleared", "", labBin, "reset", "--state", p.state)
+	python(t, "messages 2", `
+import poplib, sys
+p = poplib.POP3(sys.argv[1], int(sys.argv[2]))
+p.user("bob"); p.pass_("builder")
+print("messages", p.stat()[0]); p.quit()
+`, h, port)
 }
 
 func TestIMAPLabWithRealClients(t *testing.T) {
