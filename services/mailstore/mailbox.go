@@ -26,6 +26,12 @@ type querier interface {
 	Query(query string, args ...any) (*sql.Rows, error)
 }
 
+// writer is a querier that also executes: a *sql.Tx, or a cachedTx.
+type writer interface {
+	querier
+	Exec(query string, args ...any) (sql.Result, error)
+}
+
 // infoQuery reads mailboxes with their counts in one statement (one
 // snapshot); %s adds conditions.
 const infoQuery = `SELECT x.name, x.uidvalidity, x.uidnext, COUNT(m.id), COALESCE(SUM(m.size), 0),

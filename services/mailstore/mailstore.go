@@ -226,6 +226,7 @@ var migrations = []string{
 // transaction, and reads see only whole changes.
 type Store struct {
 	db     *sql.DB
+	prep   sync.Map // query text -> *sql.Stmt, for cachedTx
 	opts   Options
 	users  map[string]int64 // lower-case name -> mail_users.id
 	passwd map[string][32]byte
@@ -428,6 +429,7 @@ func newUIDValidity(tx *sql.Tx, now time.Time) (uint32, error) {
 func (s *Store) Close() error {
 	s.endAllWatches()
 	s.stmt.close()
+	s.prep.Range(func(_, st any) bool { st.(*sql.Stmt).Close(); return true })
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("mailstore: close: %w", err)
 	}
@@ -462,6 +464,54 @@ func (st *statements) prepare(db *sql.DB) error {
 		}
 	}
 	return nil
+}
+
+// cachedTx runs a transaction's queries through statements prepared once
+// per query text (database/sql then reuses them on each connection).
+type cachedTx struct {
+	tx *sql.Tx
+	s  *Store
+}
+
+func (s *Store) cached(tx *sql.Tx) cachedTx { return cachedTx{tx: tx, s: s} }
+
+func (c cachedTx) stmt(query string) (*sql.Stmt, error) {
+	if st, ok := c.s.prep.Load(query); ok {
+		return c.tx.Stmt(st.(*sql.Stmt)), nil
+	}
+	st, err := c.s.db.Prepare(query)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := c.s.prep.LoadOrStore(query, st); loaded {
+		st.Close()
+		st = prev.(*sql.Stmt)
+	}
+	return c.tx.Stmt(st), nil
+}
+
+func (c cachedTx) QueryRow(query string, args ...any) *sql.Row {
+	st, err := c.stmt(query)
+	if err != nil {
+		return c.tx.QueryRow(query, args...)
+	}
+	return st.QueryRow(args...)
+}
+
+func (c cachedTx) Query(query string, args ...any) (*sql.Rows, error) {
+	st, err := c.stmt(query)
+	if err != nil {
+		return nil, err
+	}
+	return st.Query(args...)
+}
+
+func (c cachedTx) Exec(query string, args ...any) (sql.Result, error) {
+	st, err := c.stmt(query)
+	if err != nil {
+		return nil, err
+	}
+	return st.Exec(args...)
 }
 
 func (st *statements) close() {
@@ -573,7 +623,7 @@ func insertMailbox(tx *sql.Tx, userID int64, name string, now time.Time) (id int
 }
 
 // insertMessage adds a message and its body; the caller moves uidnext.
-func insertMessage(tx *sql.Tx, mailboxID int64, uid uint32, flags string, date time.Time, msg []byte) (int64, error) {
+func insertMessage(tx writer, mailboxID int64, uid uint32, flags string, date time.Time, msg []byte) (int64, error) {
 	var id int64
 	err := tx.QueryRow(`INSERT INTO mail_messages (mailbox_id, uid, flags, internal_date, size)
 		VALUES (?, ?, ?, ?, ?) RETURNING id`, mailboxID, uid, flags, formatTime(date), len(msg)).Scan(&id)

@@ -50,7 +50,7 @@ func (s *Store) target(user, mailbox string) (name string, userID int64, mb stri
 }
 
 // userSize is the total size of a user's messages.
-func userSize(tx *sql.Tx, userID int64) (int64, error) {
+func userSize(tx querier, userID int64) (int64, error) {
 	var n int64
 	err := tx.QueryRow(`SELECT COALESCE(SUM(bytes), 0) FROM mail_mailboxes WHERE user_id = ?`, userID).Scan(&n)
 	return n, err
@@ -78,7 +78,8 @@ func (s *Store) Deliver(ctx context.Context, user, mailbox string, msg []byte, f
 		date = time.Now()
 	}
 	var uid uint32
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(sqltx *sql.Tx) error {
+		tx := s.cached(sqltx) // SMTP delivers thousands a second: parse the SQL once
 		m, err := lookup(tx, userID, u, mb)
 		if err != nil {
 			return err
