@@ -197,17 +197,23 @@ func (c *cli) printHeader(l *runner.Lab, dir, lang string) {
 	fmt.Fprintln(w)
 	label := map[string]string{"fr": "Serveurs :", "en": "Servers:"}[lang]
 	fmt.Fprintln(w, label)
+	// One line per listener: "smtp  tcp 127.0.0.1:2525", "dns  udp+tcp 127.0.0.1:1053".
 	for _, s := range lab.Services {
-		var parts []string
-		for _, e := range l.Endpoints() {
-			if e.Service == s.Name {
-				parts = append(parts, e.Network+" "+e.Addr)
+		for _, li := range s.Spec.Listeners {
+			var nets []string
+			addr := ""
+			for _, e := range l.Endpoints() {
+				if e.Service == s.Name && e.Listener == li.Name {
+					nets = append(nets, e.Network)
+					addr = e.Addr
+				}
+			}
+			if addr != "" {
+				fmt.Fprintf(w, "  %-11s %-7s %s\n", li.Name, strings.Join(nets, "+"), addr)
 			}
 		}
-		if len(parts) > 0 { // the mail store, say, listens on nothing
-			fmt.Fprintf(w, "  %-10s %s\n", s.Name, strings.Join(parts, "   "))
-		}
 	}
+
 	if creds := l.Credentials(); len(creds) > 0 {
 		fmt.Fprintln(w, tr(lang, "Accounts:", "Comptes :"))
 		uw := 0
