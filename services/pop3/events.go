@@ -3,9 +3,8 @@ package pop3
 import (
 	"net"
 	"net/netip"
-	"strconv"
-	"strings"
 
+	"protolab/internal/dialogue"
 	"protolab/internal/event"
 )
 
@@ -26,68 +25,17 @@ const (
 	KindSTLS       = "pop3.stls"
 )
 
-// Transcript bounds: the first lines of a session (greeting, login) are
-// always kept; beyond the bounds the oldest of the others are dropped.
-const (
-	transcriptLines = 200
-	transcriptBytes = 16 << 10
-	transcriptHead  = 12
-	transcriptLine  = 160 // octets of one client line shown
-)
+// transcriptLine bounds one client line in the transcript.
+const transcriptLine = 160 // octets of one client line shown
 
-// transcript is the dialogue of a session so far, as the learner would see
-// it in a terminal: "C: USER bob", "S: +OK", passwords masked and message
-// contents replaced by their size.
-type transcript struct {
-	lines   []string
-	size    int
-	dropped int
-}
+// transcript is the session's dialogue (see internal/dialogue): "C: USER
+// bob", "S: +OK", secrets masked and message contents replaced by their size.
+type transcript struct{ dialogue.Log }
 
-// client records a line the client sent.
-func (t *transcript) client(line string) { t.add("C: " + line) }
-
-// server records a line the server sent.
-func (t *transcript) server(line string) { t.add("S: " + line) }
-
-// note records a remark of the server's that is not on the wire.
-func (t *transcript) note(line string) { t.add("!! " + line) }
-
-func (t *transcript) add(line string) {
-	t.lines = append(t.lines, line)
-	t.size += len(line) + 1
-	for len(t.lines) > transcriptHead+1 && (len(t.lines) > transcriptLines || t.size > transcriptBytes) {
-		t.size -= len(t.lines[transcriptHead]) + 1
-		t.lines = append(t.lines[:transcriptHead], t.lines[transcriptHead+1:]...)
-		t.dropped++
-	}
-}
-
-// snapshot returns the dialogue so far; it does not change afterwards.
-func (t *transcript) snapshot() dialogue {
-	return dialogue{lines: append([]string(nil), t.lines...), dropped: t.dropped}
-}
-
-// dialogue is a transcript frozen for an event; it is rendered by the
-// event's subscribers, off the server's path.
-type dialogue struct {
-	lines   []string
-	dropped int
-}
-
-func (d dialogue) String() string {
-	var b strings.Builder
-	for i, l := range d.lines {
-		if i == transcriptHead && d.dropped > 0 {
-			b.WriteString("   … ")
-			b.WriteString(strconv.Itoa(d.dropped))
-			b.WriteString(" lines not shown\n")
-		}
-		b.WriteString(l)
-		b.WriteByte('\n')
-	}
-	return b.String()
-}
+func (t *transcript) client(line string)        { t.Client(line) }
+func (t *transcript) server(line string)        { t.Server(line) }
+func (t *transcript) note(line string)          { t.Note(line) }
+func (t *transcript) snapshot() dialogue.Frozen { return t.Snapshot() }
 
 // publish emits an event of the session with the dialogue so far.
 func (s *session) publish(kind string, attrs map[string]string) {

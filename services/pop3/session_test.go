@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"protolab/internal/dialogue"
 	"regexp"
 	"strconv"
 	"strings"
@@ -690,7 +691,7 @@ func TestTranscriptBound(t *testing.T) {
 		tr.client(fmt.Sprintf("NOOP %d", i))
 	}
 	s := tr.snapshot().String()
-	if n := strings.Count(s, "\n"); n > transcriptLines+1 {
+	if n := strings.Count(s, "\n"); n > dialogue.MaxLines+1 {
 		t.Errorf("%d lines kept", n)
 	}
 	if !strings.HasPrefix(s, "C: NOOP 0\n") || !strings.HasSuffix(s, "C: NOOP 9999\n") || !strings.Contains(s, "lines not shown") {
@@ -700,7 +701,7 @@ func TestTranscriptBound(t *testing.T) {
 	for i := 0; i < 100; i++ {
 		tr.server(strings.Repeat("x", 1000))
 	}
-	if s := tr.snapshot().String(); len(s) > transcriptBytes+200 {
+	if s := tr.snapshot().String(); len(s) > dialogue.MaxBytes+200 {
 		t.Errorf("transcript of %d bytes", len(s))
 	}
 }

@@ -576,7 +576,7 @@ func (l *link) replyLine(line string) []string {
 		if len(line) > 4 {
 			if d := decoded(line[4:]); d != "" {
 				if !l.gone {
-					l.transcript.lines[len(l.transcript.lines)-1] += d
+					l.transcript.Extend(d)
 				}
 				l.saslPrompt, _ = strconv.Unquote(strings.TrimSuffix(strings.TrimPrefix(d, " (base64 of "), ")"))
 			}

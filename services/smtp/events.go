@@ -9,75 +9,24 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"protolab/internal/dialogue"
 	"protolab/internal/event"
 )
 
-// Transcript bounds: the first lines of a session (greeting, EHLO) are
-// always kept; beyond the bounds the oldest of the others are dropped.
-const (
-	transcriptLines = 200
-	transcriptBytes = 16 << 10
-	transcriptHead  = 12
-	transcriptLine  = 200 // characters of one line shown
-)
+// transcriptLine bounds one client line in the transcript.
+const transcriptLine = 200 // characters of one line shown
 
 // clearTextWarning is shown when credentials cross the network unencrypted.
 const clearTextWarning = "credentials sent in clear text: anyone on the path can read them; use STARTTLS"
 
-// transcript is the dialogue of a session so far, as the learner would see
-// it in a terminal: "C: EHLO learner.lab.test", "S: 250 ...", secrets
-// masked and message contents replaced by their size. Lines starting with
-// "!!" are the server's remarks, not on the wire.
-type transcript struct {
-	lines   []string
-	size    int
-	dropped int
-}
+// transcript is the session's dialogue (see internal/dialogue): "C: USER
+// bob", "S: +OK", secrets masked and message contents replaced by their size.
+type transcript struct{ dialogue.Log }
 
-// client records a line the client sent.
-func (t *transcript) client(line string) { t.add("C: " + printable(line)) }
-
-// server records a line the server sent.
-func (t *transcript) server(line string) { t.add("S: " + printable(line)) }
-
-// note records a remark of the server's.
-func (t *transcript) note(line string) { t.add("!! " + line) }
-
-func (t *transcript) add(line string) {
-	t.lines = append(t.lines, line)
-	t.size += len(line) + 1
-	for len(t.lines) > transcriptHead+1 && (len(t.lines) > transcriptLines || t.size > transcriptBytes) {
-		t.size -= len(t.lines[transcriptHead]) + 1
-		t.lines = append(t.lines[:transcriptHead], t.lines[transcriptHead+1:]...)
-		t.dropped++
-	}
-}
-
-// snapshot returns the dialogue so far; it does not change afterwards.
-func (t *transcript) snapshot() dialogue {
-	return dialogue{lines: append([]string(nil), t.lines...), dropped: t.dropped}
-}
-
-// dialogue is a transcript frozen for an event; subscribers render it, off
-// the server's path.
-type dialogue struct {
-	lines   []string
-	dropped int
-}
-
-func (d dialogue) String() string {
-	var b strings.Builder
-	for i, l := range d.lines {
-		if i == transcriptHead && d.dropped > 0 {
-			b.WriteString("   … ")
-			b.WriteString(strconv.Itoa(d.dropped))
-			b.WriteString(" lines not shown\n")
-		}
-		b.WriteString(l)
-		b.WriteByte('\n')
-	}
-	return b.String()
-}
+func (t *transcript) client(line string)        { t.Client(printable(line)) }
+func (t *transcript) server(line string)        { t.Server(printable(line)) }
+func (t *transcript) note(line string)          { t.Note(line) }
+func (t *transcript) snapshot() dialogue.Frozen { return t.Snapshot() }
 
 // printable makes a line from the network safe to show: valid UTF-8,
 // control characters as "?", at most transcriptLine characters.

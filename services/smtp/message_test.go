@@ -2,6 +2,7 @@ package smtp
 
 import (
 	"net/netip"
+	"protolab/internal/dialogue"
 	"strings"
 	"testing"
 	"time"
@@ -99,15 +100,15 @@ func TestTranscriptBounds(t *testing.T) {
 		tr.client(strings.Repeat("x", 50))
 	}
 	d := tr.snapshot()
-	if len(d.lines) > transcriptLines || d.dropped == 0 {
-		t.Errorf("%d lines kept, %d dropped", len(d.lines), d.dropped)
+	if len(d.Lines()) > dialogue.MaxLines || d.Dropped() == 0 {
+		t.Errorf("%d lines kept, %d dropped", len(d.Lines()), d.Dropped())
 	}
-	if s := d.String(); !strings.Contains(s, " lines not shown") || len(s) > transcriptBytes+200 {
+	if s := d.String(); !strings.Contains(s, " lines not shown") || len(s) > dialogue.MaxBytes+200 {
 		t.Errorf("rendered transcript of %d bytes", len(s))
 	}
 	tr = transcript{}
 	tr.client("EHLO \x00\x1b[31mred" + strings.Repeat("y", 300))
-	line := tr.snapshot().lines[0]
+	line := tr.snapshot().Lines()[0]
 	if strings.ContainsAny(line, "\x00\x1b") || !strings.Contains(line, "more characters") {
 		t.Errorf("line %q", line)
 	}

@@ -15,6 +15,7 @@ import (
 
 	gosmtp "github.com/emersion/go-smtp"
 
+	"protolab/internal/dialogue"
 	"protolab/internal/event"
 	"protolab/internal/labtls"
 	"protolab/internal/service"
@@ -40,7 +41,7 @@ var (
 	_ gosmtp.AuthSession = (*session)(nil)
 	_ net.Listener       = (*handoff)(nil)
 	_ net.Conn           = (*view)(nil)
-	_ fmt.Stringer       = dialogue{}
+	_ fmt.Stringer       = dialogue.Frozen{}
 )
 
 // knobs are the timings and clocks tests change; a lab always runs with
