@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -20,21 +19,9 @@ const solveTimeout = 5 * time.Second
 
 // solve performs one step as a learner's client would.
 func solve(ctx context.Context, eps service.Endpoints, step service.Step) error {
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, solveTimeout)
-		defer cancel()
-	}
-	var a service.Action
-	for _, x := range actions {
-		if x.Name == step.Action {
-			a = x
-		}
-	}
-	if a.Name == "" {
-		return fmt.Errorf("dns: unknown action %q (known: dns.query, dns.axfr)", step.Action)
-	}
-	if err := checkArgs(a, step.Args); err != nil {
+	ctx, cancel, _, err := service.StartSolve(ctx, "dns", actions, step, solveTimeout)
+	defer cancel()
+	if err != nil {
 		return err
 	}
 	switch step.Action {
@@ -43,30 +30,6 @@ func solve(ctx context.Context, eps service.Endpoints, step service.Step) error 
 	default:
 		return solveAXFR(ctx, eps, step.Args)
 	}
-}
-
-func checkArgs(a service.Action, args map[string]string) error {
-	for _, r := range a.Required {
-		if args[r] == "" {
-			return fmt.Errorf("dns: %s: argument %q is required", a.Name, r)
-		}
-	}
-	known := append(append([]string{}, a.Required...), a.Optional...)
-	var unknown []string
-	for k := range args {
-		found := false
-		for _, n := range known {
-			found = found || n == k
-		}
-		if !found {
-			unknown = append(unknown, k)
-		}
-	}
-	if len(unknown) > 0 {
-		sort.Strings(unknown)
-		return fmt.Errorf("dns: %s: unknown argument %q (known: %s)", a.Name, unknown[0], strings.Join(known, ", "))
-	}
-	return nil
 }
 
 // solveQuery asks one question like dig: RD set, EDNS with a 1232-byte

@@ -20,16 +20,9 @@ const (
 
 // solve performs one step as a learner's client would.
 func solve(ctx context.Context, eps service.Endpoints, step service.Step) error {
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, solveTimeout)
-		defer cancel()
-	}
-	i := slices.IndexFunc(actions, func(a service.Action) bool { return a.Name == step.Action })
-	if i < 0 {
-		return fmt.Errorf("imap: unknown action %q (known: imap.session, imap.idle)", step.Action)
-	}
-	if err := checkArgs(actions[i], step.Args); err != nil {
+	ctx, cancel, _, err := service.StartSolve(ctx, "imap", actions, step, solveTimeout)
+	defer cancel()
+	if err != nil {
 		return err
 	}
 	addr, ok := eps.Find("imap", "tcp")
@@ -42,26 +35,6 @@ func solve(ctx context.Context, eps service.Endpoints, step service.Step) error 
 	default:
 		return solveIdle(ctx, addr, step.Args)
 	}
-}
-
-func checkArgs(a service.Action, args map[string]string) error {
-	for _, r := range a.Required {
-		if args[r] == "" {
-			return fmt.Errorf("imap: %s: argument %q is required", a.Name, r)
-		}
-	}
-	known := append(slices.Clone(a.Required), a.Optional...)
-	var unknown []string
-	for k := range args {
-		if !slices.Contains(known, k) {
-			unknown = append(unknown, k)
-		}
-	}
-	if len(unknown) > 0 {
-		slices.Sort(unknown)
-		return fmt.Errorf("imap: %s: unknown argument %q (known: %s)", a.Name, unknown[0], strings.Join(known, ", "))
-	}
-	return nil
 }
 
 // solveSession logs in (after STARTTLS if asked) and runs the commands.

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"net"
 	"net/textproto"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -23,21 +22,9 @@ const solveTimeout = 10 * time.Second
 
 // solve performs one step as a learner's mail client would.
 func solve(ctx context.Context, eps service.Endpoints, step service.Step) error {
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, solveTimeout)
-		defer cancel()
-	}
-	var a service.Action
-	for _, x := range actions {
-		if x.Name == step.Action {
-			a = x
-		}
-	}
-	if a.Name == "" {
-		return fmt.Errorf("pop3: unknown action %q (known: pop3.session)", step.Action)
-	}
-	if err := checkArgs(a, step.Args); err != nil {
+	ctx, cancel, _, err := service.StartSolve(ctx, "pop3", actions, step, solveTimeout)
+	defer cancel()
+	if err != nil {
 		return err
 	}
 	addr, ok := eps.Find("pop3", "tcp")
@@ -45,30 +32,6 @@ func solve(ctx context.Context, eps service.Endpoints, step service.Step) error 
 		return errors.New("pop3: no pop3 endpoint: is the pop3 service running?")
 	}
 	return runSession(ctx, addr, step.Args)
-}
-
-func checkArgs(a service.Action, args map[string]string) error {
-	for _, r := range a.Required {
-		if args[r] == "" {
-			return fmt.Errorf("pop3: %s: argument %q is required", a.Name, r)
-		}
-	}
-	known := append(append([]string{}, a.Required...), a.Optional...)
-	var unknown []string
-	for k := range args {
-		found := false
-		for _, n := range known {
-			found = found || n == k
-		}
-		if !found {
-			unknown = append(unknown, k)
-		}
-	}
-	if len(unknown) > 0 {
-		sort.Strings(unknown)
-		return fmt.Errorf("pop3: %s: unknown argument %q (known: %s)", a.Name, unknown[0], strings.Join(known, ", "))
-	}
-	return nil
 }
 
 // sessionPlan is a pop3.session step, checked before anything is sent.

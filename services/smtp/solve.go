@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"mime"
 	"net"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -27,21 +26,9 @@ const solveHELO = "learner.lab.test"
 // small one of its own rather than net/smtp or go-smtp's: it must be able
 // to send a dialogue the way nc does, with bare LF line ends.
 func solve(ctx context.Context, eps service.Endpoints, step service.Step) error {
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, solveTimeout)
-		defer cancel()
-	}
-	var a service.Action
-	for _, x := range actions {
-		if x.Name == step.Action {
-			a = x
-		}
-	}
-	if a.Name == "" {
-		return fmt.Errorf("smtp: unknown action %q (known: smtp.send, smtp.probe)", step.Action)
-	}
-	if err := checkArgs(a, step.Args); err != nil {
+	ctx, cancel, a, err := service.StartSolve(ctx, "smtp", actions, step, solveTimeout)
+	defer cancel()
+	if err != nil {
 		return err
 	}
 	args := step.Args
@@ -56,30 +43,6 @@ func solve(ctx context.Context, eps service.Endpoints, step service.Step) error 
 		return probe(ctx, eps, listener, args)
 	}
 	return send(ctx, eps, listener, args)
-}
-
-func checkArgs(a service.Action, args map[string]string) error {
-	for _, r := range a.Required {
-		if args[r] == "" {
-			return fmt.Errorf("smtp: %s: argument %q is required", a.Name, r)
-		}
-	}
-	known := append(append([]string{}, a.Required...), a.Optional...)
-	var unknown []string
-	for k := range args {
-		found := false
-		for _, n := range known {
-			found = found || n == k
-		}
-		if !found {
-			unknown = append(unknown, k)
-		}
-	}
-	if len(unknown) > 0 {
-		sort.Strings(unknown)
-		return fmt.Errorf("smtp: %s: unknown argument %q (known: %s)", a.Name, unknown[0], strings.Join(known, ", "))
-	}
-	return nil
 }
 
 // boolArg reads a true/false argument.
