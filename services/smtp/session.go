@@ -63,12 +63,20 @@ func (s *session) Reset() {
 func (s *session) Logout() error { return nil }
 
 // AuthMechanisms is what EHLO offers: PLAIN and LOGIN on submission, over
-// TLS or, with allow_insecure_auth, in clear text; nothing on the MX.
+// TLS or, with allow_insecure_auth, in clear text from a client on
+// loopback; nothing on the MX.
 func (s *session) AuthMechanisms() []string {
-	if s.l.listener == "submission" && (s.l.tlsOn || s.srv.opts.AllowInsecureAuth) {
+	if s.l.listener == "submission" && (s.l.tlsOn || s.clearAuthAllowed()) {
 		return []string{sasl.Plain, sasl.Login}
 	}
 	return nil
+}
+
+// clearAuthAllowed says whether credentials may cross in clear text: only
+// for the lesson (allow_insecure_auth) and only from this machine, where no
+// one else is on the path. From anywhere else STARTTLS comes first.
+func (s *session) clearAuthAllowed() bool {
+	return s.srv.opts.AllowInsecureAuth && s.l.ip.IsLoopback()
 }
 
 // Auth starts an AUTH exchange.
@@ -78,7 +86,7 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 	case l.listener != "submission":
 		return nil, &gosmtp.SMTPError{Code: 502, EnhancedCode: gosmtp.EnhancedCode{5, 5, 1},
 			Message: fmt.Sprintf("AUTH is not offered here: this is the MX, it takes mail for @%s without login. To log in and send, use the submission port (%s)", s.srv.domain, s.srv.submissionPort)}
-	case !l.tlsOn && !s.srv.opts.AllowInsecureAuth:
+	case !l.tlsOn && !s.clearAuthAllowed():
 		return nil, errEncryptionRequired
 	}
 	switch strings.ToUpper(mech) {
