@@ -279,9 +279,10 @@ type conn struct {
 	tr     *transcript
 	idle   time.Duration
 
-	mu       sync.Mutex
-	tlsDone  bool // the STARTTLS handshake went through
-	released bool // the connection's slot was given back
+	mu        sync.Mutex
+	tlsDone   bool // the STARTTLS handshake went through
+	badClosed bool // closed after too many bad commands
+	released  bool // the connection's slot was given back
 }
 
 func (c *conn) Read(b []byte) (int, error) {
@@ -296,8 +297,30 @@ func (c *conn) Write(b []byte) (int, error) {
 	n, err := c.Conn.Write(b)
 	if n > 0 {
 		c.tr.fromServer(b[:n])
+		// A flood of bad commands ends the connection, as the other mail
+		// servers do (the library itself never gives up on a client).
+		if c.tr.badResponses() >= maxBadCommands {
+			c.closeForBadCommands()
+		}
 	}
 	return n, err
+}
+
+// maxBadCommands is how many BAD responses a client gets before it is
+// disconnected.
+const maxBadCommands = 10
+
+func (c *conn) closeForBadCommands() {
+	c.mu.Lock()
+	first := !c.badClosed
+	c.badClosed = true
+	c.mu.Unlock()
+	if first {
+		bye := "* BYE Too many bad commands; closing the connection\r\n"
+		c.Conn.Write([]byte(bye))
+		c.tr.fromServer([]byte(bye))
+		c.Conn.Close()
+	}
 }
 
 // SetReadDeadline keeps every wait for the client within the idle timeout

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"runtime"
@@ -1045,5 +1046,23 @@ func TestMailboxLimit(t *testing.T) {
 	var ie *imap.Error
 	if err := c.Create("OneTooMany", nil).Wait(); !errors.As(err, &ie) || ie.Code != imap.ResponseCodeLimit {
 		t.Errorf("create past the limit: %v, want NO [LIMIT]", err)
+	}
+}
+
+// A flood of bad commands ends with BYE and a closed connection.
+func TestBadCommandFlood(t *testing.T) {
+	s := startServer(t, "", nil)
+	r := s.raw(t)
+	for i := 1; i <= maxBadCommands; i++ {
+		r.send(fmt.Sprintf("b%d SELECT\r\n", i)) // a known command without its argument
+		if l := r.line(); !strings.HasPrefix(l, fmt.Sprintf("b%d BAD", i)) {
+			t.Fatalf("bad command %d: %q", i, l)
+		}
+	}
+	if l := r.line(); !strings.HasPrefix(l, "* BYE Too many bad commands") {
+		t.Fatalf("after %d bad commands: %q", maxBadCommands, l)
+	}
+	if _, err := r.r.ReadString('\n'); err == nil {
+		t.Fatal("the connection is still open")
 	}
 }

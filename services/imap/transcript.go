@@ -44,6 +44,7 @@ type transcript struct {
 	greeted     bool // the first server line was seen
 	startTLSTag string
 	authTag     string // an AUTHENTICATE exchange is going on
+	bad         int    // tagged BAD responses seen (before STARTTLS)
 	cli, srv    stream
 }
 
@@ -160,6 +161,13 @@ func (t *transcript) warnClear() {
 	}
 }
 
+// badResponses is how many tagged BAD responses the server sent.
+func (t *transcript) badResponses() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.bad
+}
+
 // serverLine records the greeting, BYEs and tagged responses.
 func (t *transcript) serverLine(line string) {
 	tag, rest, _ := strings.Cut(line, " ")
@@ -183,6 +191,9 @@ func (t *transcript) serverLine(line string) {
 		}
 	}
 	t.add(shown("S: " + line))
+	if strings.HasPrefix(strings.ToUpper(rest), "BAD") {
+		t.bad++
+	}
 	if tag == t.authTag {
 		t.authTag = ""
 	}
