@@ -1,6 +1,7 @@
 package mailstore
 
 import (
+	"sync/atomic"
 	"testing"
 )
 
@@ -75,4 +76,25 @@ func BenchmarkRead(b *testing.B) {
 		}
 		uid = uid%1000 + 1
 	}
+}
+
+// BenchmarkDeliverParallel delivers small messages from many goroutines at
+// once, as SMTP sessions do: 16 per CPU, to two users.
+func BenchmarkDeliverParallel(b *testing.B) {
+	s := newStore(b)
+	msg := mail("bench", "a small message\n")
+	b.SetBytes(int64(len(msg)))
+	b.SetParallelism(16)
+	var n atomic.Int64
+	b.RunParallel(func(pb *testing.PB) {
+		user := "alice"
+		if n.Add(1)%2 == 0 {
+			user = "bob"
+		}
+		for pb.Next() {
+			if _, err := s.Deliver(ctx, user, "INBOX", msg, nil, t0); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

@@ -48,6 +48,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -62,6 +63,7 @@ var (
 	ErrQuota     = errors.New("mailbox full")    // the user's total would pass Options.MaxMailboxBytes
 	ErrNoMessage = errors.New("no such message")
 	ErrInbox     = errors.New("INBOX cannot be deleted")
+	ErrClosed    = errors.New("mail store closed") // a delivery queued or made after Close
 
 	// ErrBadName is a mailbox name that cannot be created: empty, not
 	// UTF-8, too long, with a control character, "*" or "%", or an empty
@@ -234,6 +236,13 @@ type Store struct {
 	// wmu serialises this process's writers (and orders the
 	// notifications as the commits); busy_timeout covers other processes.
 	wmu sync.Mutex
+
+	// qmu guards q, the deliveries waiting to share a transaction (see
+	// groupcommit.go); it is never held while waiting for wmu.
+	qmu sync.Mutex
+	q   deliverQueue
+	// batches counts the delivery transactions committed (for tests).
+	batches atomic.Int64
 
 	// stmt are the readers' statements, prepared once: parsing a join
 	// costs more than running it.
@@ -424,10 +433,14 @@ func newUIDValidity(tx *sql.Tx, now time.Time) (uint32, error) {
 	return uint32(v), nil
 }
 
-// Close ends every watch and closes the database. Everything committed is
-// already on disk.
+// Close ends every watch and closes the database, after the write running
+// (if any) ends. Deliveries still queued fail with ErrClosed. Everything
+// committed is already on disk.
 func (s *Store) Close() error {
+	s.closeQueue()
 	s.endAllWatches()
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	s.stmt.close()
 	s.prep.Range(func(_, st any) bool { st.(*sql.Stmt).Close(); return true })
 	if err := s.db.Close(); err != nil {

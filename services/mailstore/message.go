@@ -56,12 +56,18 @@ func userSize(tx querier, userID int64) (int64, error) {
 	return n, err
 }
 
-// Deliver stores a message (SMTP delivery, IMAP APPEND) in one transaction
-// and returns its UID. The bytes are kept exactly as given (CRLF line ends
-// are the caller's business). flags may be nil; a zero date means now.
+// Deliver stores a message (SMTP delivery, IMAP APPEND) and returns its
+// UID once it is committed. The bytes are kept exactly as given (CRLF line
+// ends are the caller's business). flags may be nil; a zero date means now.
 // Errors: ErrNoUser, ErrNoMailbox, ErrTooBig (over MaxMessageBytes,
 // checked before anything), ErrQuota (the user's mailboxes would pass
-// MaxMailboxBytes), ErrBadFlag. Watches get Added.
+// MaxMailboxBytes), ErrBadFlag, ErrClosed. Watches get Added.
+//
+// Concurrent deliveries share a transaction (group commit, see
+// groupcommit.go), each with its own result. When ctx ends while the
+// delivery waits for its turn, Deliver returns ctx's error and writes
+// nothing; once its transaction is being written, Deliver waits for the
+// commit and may still return a UID.
 func (s *Store) Deliver(ctx context.Context, user, mailbox string, msg []byte, flags []string, date time.Time) (uint32, error) {
 	u, userID, mb, err := s.target(user, mailbox)
 	if err != nil {
@@ -77,30 +83,10 @@ func (s *Store) Deliver(ctx context.Context, user, mailbox string, msg []byte, f
 	if date.IsZero() {
 		date = time.Now()
 	}
-	var uid uint32
-	err = s.tx(ctx, func(sqltx *sql.Tx) error {
-		tx := s.cached(sqltx) // SMTP delivers thousands a second: parse the SQL once
-		m, err := lookup(tx, userID, u, mb)
-		if err != nil {
-			return err
-		}
-		used, err := userSize(tx, userID)
-		if err != nil {
-			return err
-		}
-		if used+int64(len(msg)) > s.opts.MaxMailboxBytes {
-			return fmt.Errorf("%w: %s uses %d bytes of %d, the message has %d; delete some mail", ErrQuota, u, used, s.opts.MaxMailboxBytes, len(msg))
-		}
-		if m.uidnext == 0 || uint64(m.uidnext) > maxUID {
-			return fmt.Errorf("%w: %q has used all its UIDs; create it again", ErrQuota, mb)
-		}
-		uid = m.uidnext
-		if _, err := insertMessage(tx, m.id, uid, joinFlags(fl), date, msg); err != nil {
-			return err
-		}
-		_, err = tx.Exec(`UPDATE mail_mailboxes SET uidnext = ? WHERE id = ?`, uint64(uid)+1, m.id)
-		return err
-	}, func() { s.notify(watchKey{u, mb}, Change{Kind: Added, UID: uid, Flags: fl}) })
+	if ctx == nil {
+		ctx = bg
+	}
+	uid, err := s.enqueue(&delivery{ctx: ctx, user: u, userID: userID, mb: mb, msg: msg, flags: fl, date: date})
 	if err != nil {
 		return 0, fmt.Errorf("mailstore: deliver to %s: %w", u, err)
 	}
