@@ -32,17 +32,15 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
-	"os"
 	"path/filepath"
 	"sync"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"protolab/internal/statedb"
 )
 
 // DBName is the database file inside a state directory.
-const DBName = "state.db"
+const DBName = statedb.FileName
 
 // timeFormat is how times are stored: fixed width, so text order is time
 // order.
@@ -93,29 +91,12 @@ func Open(dir string) (*Store, error) {
 	if dir == "" {
 		return nil, errors.New("progress: empty state directory; pass --state DIR")
 	}
-	abs, err := filepath.Abs(dir)
+	// Progress commits are rare and each must survive anything: FULL.
+	db, path, err := statedb.Open(dir, statedb.Full, 4)
 	if err != nil {
-		return nil, fmt.Errorf("progress: state directory %s: %w", dir, err)
+		return nil, fmt.Errorf("progress: %w", err)
 	}
-	if err := os.MkdirAll(abs, 0o700); err != nil {
-		return nil, fmt.Errorf("progress: create state directory: %w; pass --state DIR to use another one", err)
-	}
-	path := filepath.Join(abs, DBName)
-	// Create the file ourselves so that it is private; SQLite gives the
-	// -wal and -shm files the same mode.
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("progress: open state database: %w; pass --state DIR to use another directory", err)
-	}
-	f.Close()
-
-	db, err := sql.Open("sqlite", dsn(path))
-	if err != nil {
-		return nil, fmt.Errorf("progress: open state database %s: %w", path, err)
-	}
-	// WAL lets readers run beside the one writer; writers serialise anyway.
-	db.SetMaxOpenConns(4)
-	db.SetMaxIdleConns(4)
+	abs := filepath.Dir(path)
 	s := &Store{dir: abs, db: db}
 	if err := s.init(); err != nil {
 		db.Close()
@@ -124,29 +105,7 @@ func Open(dir string) (*Store, error) {
 	return s, nil
 }
 
-// dsn builds the driver's URI for the database file: every connection gets
-// WAL, a busy timeout, foreign keys and synchronous=FULL (each commit is
-// fsynced), and transactions begin IMMEDIATE so that a writer takes the
-// write lock up front and waits for it instead of failing on upgrade.
-func dsn(path string) string {
-	q := url.Values{}
-	q.Add("_pragma", "busy_timeout(5000)")
-	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "foreign_keys(1)")
-	q.Add("_pragma", "synchronous(FULL)")
-	q.Set("_txlock", "immediate")
-	u := url.URL{Scheme: "file", Path: filepath.ToSlash(path), RawQuery: q.Encode()}
-	return u.String()
-}
-
 func (s *Store) init() error {
-	var mode string
-	if err := s.db.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil {
-		return err
-	}
-	if mode != "wal" {
-		return fmt.Errorf("journal mode is %q, not wal; put the state directory on a local disk (--state DIR)", mode)
-	}
 	return s.migrate()
 }
 

@@ -42,16 +42,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"protolab/internal/statedb"
 )
 
 // Errors returned by the store, wrapped with context; test with errors.Is.
@@ -101,7 +98,7 @@ func DefaultUsers() []User {
 
 // DBName is the database file inside a state directory (shared with the
 // progress store).
-const DBName = "state.db"
+const DBName = statedb.FileName
 
 // timeFormat is how internal dates are stored: fixed width, zone kept.
 const timeFormat = "2006-01-02T15:04:05.000000000Z07:00"
@@ -265,28 +262,12 @@ func Open(stateDir string, opts Options) (*Store, error) {
 	if stateDir == "" {
 		return nil, errors.New("mailstore: empty state directory; pass --state DIR")
 	}
-	abs, err := filepath.Abs(stateDir)
+	// WAL lets the sessions' readers run beside the one writer; NORMAL is
+	// durable across a crash of the process (see the package comment).
+	db, path, err := statedb.Open(stateDir, statedb.Normal, 8)
 	if err != nil {
-		return nil, fmt.Errorf("mailstore: state directory %s: %w", stateDir, err)
+		return nil, fmt.Errorf("mailstore: %w", err)
 	}
-	if err := os.MkdirAll(abs, 0o700); err != nil {
-		return nil, fmt.Errorf("mailstore: create state directory: %w; pass --state DIR to use another one", err)
-	}
-	path := filepath.Join(abs, DBName)
-	// Create the file ourselves so that it is private; SQLite gives the
-	// -wal and -shm files the same mode.
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("mailstore: open state database: %w; pass --state DIR to use another directory", err)
-	}
-	f.Close()
-	db, err := sql.Open("sqlite", dsn(path))
-	if err != nil {
-		return nil, fmt.Errorf("mailstore: open state database %s: %w", path, err)
-	}
-	// WAL lets the sessions' readers run beside the one writer.
-	db.SetMaxOpenConns(8)
-	db.SetMaxIdleConns(8)
 	s := &Store{db: db, opts: opts, users: map[string]int64{}, passwd: map[string][32]byte{},
 		watches: map[watchKey]map[*Watch]struct{}{}}
 	for _, u := range opts.Users {
@@ -300,29 +281,7 @@ func Open(stateDir string, opts Options) (*Store, error) {
 	return s, nil
 }
 
-// dsn builds the driver's URI: WAL, a busy timeout, foreign keys (the
-// cascades depend on them), synchronous=NORMAL (see the package comment),
-// and IMMEDIATE transactions so
-// that a writer takes the write lock up front.
-func dsn(path string) string {
-	q := url.Values{}
-	q.Add("_pragma", "busy_timeout(5000)")
-	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "foreign_keys(1)")
-	q.Add("_pragma", "synchronous(NORMAL)")
-	q.Set("_txlock", "immediate")
-	u := url.URL{Scheme: "file", Path: filepath.ToSlash(path), RawQuery: q.Encode()}
-	return u.String()
-}
-
 func (s *Store) init() error {
-	var mode string
-	if err := s.db.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil {
-		return err
-	}
-	if mode != "wal" {
-		return fmt.Errorf("journal mode is %q, not wal; put the state directory on a local disk (--state DIR)", mode)
-	}
 	for {
 		done, err := s.migrateOne()
 		if err != nil {
