@@ -11,6 +11,7 @@ import (
 	"protolab/services/mailstore"
 	"protolab/services/pop3"
 	"protolab/services/smtp"
+	"protolab/services/snmp"
 )
 
 // Registry is the set of services a lab can name.
@@ -21,7 +22,7 @@ type Registry struct {
 // New returns the registry of every built-in service.
 func New() *Registry {
 	r := &Registry{specs: map[string]*service.Spec{}}
-	for _, s := range []*service.Spec{&dns.Spec, &mailstore.Spec, &pop3.Spec, &imap.Spec, &smtp.Spec} {
+	for _, s := range []*service.Spec{&dns.Spec, &mailstore.Spec, &pop3.Spec, &imap.Spec, &smtp.Spec, &snmp.Spec} {
 		r.specs[s.Name] = s
 	}
 	return r

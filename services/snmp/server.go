@@ -1,0 +1,257 @@
+package snmp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/gosnmp/gosnmp"
+
+	"protolab/internal/event"
+	"protolab/internal/service"
+)
+
+var (
+	_ service.Prepared     = (*prepared)(nil)
+	_ service.Instance     = (*instance)(nil)
+	_ service.Credentialed = (*instance)(nil)
+	_ service.Resetter     = (*instance)(nil)
+)
+
+// prepared is a loaded, valid configuration; the MIB is immutable and
+// shared by the instances started from it.
+type prepared struct {
+	m *mib
+	o options
+}
+
+// Start listens on rt.Bind over UDP and serves until Shutdown.
+func (p *prepared) Start(ctx context.Context, rt service.Runtime) (service.Instance, error) {
+	var lc net.ListenConfig
+	addr := rt.Addr("snmp")
+	pc, err := lc.ListenPacket(ctx, "udp", addr)
+	if err != nil {
+		return nil, &service.BindError{Service: "snmp", Listener: "snmp", Network: "udp", Addr: addr, Err: err}
+	}
+	s := newServer(p, rt.Events, rt.Log, time.Now)
+	in := &instance{s: s, pc: pc, done: make(chan struct{}),
+		eps: service.Endpoints{{Service: "snmp", Listener: "snmp", Network: "udp", Addr: pc.LocalAddr().String()}}}
+	go in.serve()
+	return in, nil
+}
+
+// server answers packets; it holds the agent and what sends notifications.
+type server struct {
+	a      *agent
+	o      options
+	comms  map[string]access
+	events event.Publisher
+	log    *slog.Logger
+	usm    *usm
+
+	ctx    context.Context // cancelled at shutdown: stops inform retries
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // notifications in flight
+}
+
+// newServer builds a server for p.
+func newServer(p *prepared, pub event.Publisher, log *slog.Logger, now func() time.Time) *server {
+	if pub == nil {
+		pub = event.Discard{}
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &server{a: newAgent(p.m, now), o: p.o, comms: map[string]access{}, events: pub, log: log}
+	for _, c := range p.o.Communities {
+		s.comms[c.Name] = c.Access
+	}
+	s.usm = newUSM(p.o.EngineID, p.o.Users, s.a.start)
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	return s
+}
+
+// instance is a running agent.
+type instance struct {
+	s    *server
+	pc   net.PacketConn
+	eps  service.Endpoints
+	done chan struct{}
+
+	once sync.Once
+	err  error
+}
+
+// serve reads and answers packets until the socket is closed.
+func (in *instance) serve() {
+	defer close(in.done)
+	buf := make([]byte, maxPacketSize+1)
+	for {
+		n, from, err := in.pc.ReadFrom(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			in.s.log.Debug("snmp: read", "err", err)
+			continue
+		}
+		if n > maxPacketSize {
+			in.s.a.count(cInPkts)
+			in.s.a.count(cInASNParseErrs)
+			continue
+		}
+		if out := in.s.handlePacket(buf[:n], from.String()); out != nil {
+			if _, err := in.pc.WriteTo(out, from); err != nil {
+				in.s.log.Debug("snmp: write", "err", err)
+			}
+		}
+	}
+}
+
+// Endpoints returns the UDP address listened on.
+func (in *instance) Endpoints() service.Endpoints { return in.eps }
+
+// Credentials lists the communities and the v3 users.
+func (in *instance) Credentials() []service.Credential {
+	var cs []service.Credential
+	for _, c := range in.s.o.Communities {
+		note := "community, read-only"
+		if c.Access == accessRW {
+			note = "community, read-write"
+		}
+		cs = append(cs, service.Credential{Kind: "snmp", User: c.Name, Note: note})
+	}
+	for _, u := range in.s.o.Users {
+		cs = append(cs, service.Credential{Kind: "snmp", User: u.Name, Secret: u.AuthPass, Note: userNote(u)})
+	}
+	return cs
+}
+
+// userNote describes a v3 user's protocols and privacy passphrase.
+func userNote(u user) string {
+	switch {
+	case u.Priv != "":
+		return fmt.Sprintf("SNMPv3 authPriv: auth %s, priv %s with passphrase %q", u.Auth, u.Priv, u.PrivPass)
+	case u.Auth != "":
+		return fmt.Sprintf("SNMPv3 authNoPriv: auth %s", u.Auth)
+	}
+	return "SNMPv3 noAuthNoPriv"
+}
+
+// Reset brings the MIB values back to the file's.
+func (in *instance) Reset(context.Context) error {
+	in.s.a.reset()
+	return nil
+}
+
+// Shutdown closes the socket and waits for the loop and the notifications
+// in flight, up to ctx. Calling it again returns the first result.
+func (in *instance) Shutdown(ctx context.Context) error {
+	in.once.Do(func() {
+		in.s.cancel()
+		err := in.pc.Close()
+		sent := make(chan struct{})
+		go func() { in.s.wg.Wait(); close(sent) }()
+		for _, c := range []chan struct{}{in.done, sent} {
+			select {
+			case <-c:
+			case <-ctx.Done():
+				err = errors.Join(err, ctx.Err())
+			}
+		}
+		if err != nil {
+			in.err = fmt.Errorf("snmp: shutdown: %w", err)
+		}
+	})
+	return in.err
+}
+
+// handlePacket answers one datagram: the response to send, or nil to stay
+// silent. A panic is logged and the packet dropped.
+func (s *server) handlePacket(raw []byte, client string) (out []byte) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("snmp: panic handling a packet", "panic", p, "client", client)
+			out = nil
+		}
+	}()
+	return s.handlePacketUnguarded(raw, client)
+}
+
+// handlePacketUnguarded is handlePacket without the recover, for the
+// fuzzer to see panics.
+func (s *server) handlePacketUnguarded(raw []byte, client string) []byte {
+	s.a.count(cInPkts)
+	version, ok := peekVersion(raw)
+	if !ok {
+		s.a.count(cInASNParseErrs)
+		return nil
+	}
+	switch version {
+	case 0, 1:
+	case 3:
+		return s.handleV3(raw, client)
+	default:
+		s.a.count(cInBadVersions)
+		return nil
+	}
+	pkt, err := (&gosnmp.GoSNMP{}).SnmpDecodePacket(raw)
+	if err != nil {
+		s.a.count(cInASNParseErrs)
+		return nil
+	}
+	r := &request{pkt: pkt, version: "2c", community: pkt.Community, pdu: pduNames[pkt.PDUType]}
+	if pkt.Version == gosnmp.Version1 {
+		r.version = "1"
+	}
+	acc, ok := s.comms[pkt.Community]
+	if !ok {
+		s.a.count(cInBadCommunityNames)
+		s.a.count(cAuthFailures)
+		s.events.Publish(authFailureEvent(r.version, "bad-community", pkt.Community, client))
+		return nil
+	}
+	if r.pdu == "" || (r.pdu == "getbulk" && r.version == "1") {
+		return nil // not a request (or GetBulk in v1, which has none)
+	}
+	resp := &gosnmp.SnmpPacket{Version: pkt.Version, Community: pkt.Community}
+	if err := s.a.answer(r, acc, resp); err != nil {
+		s.log.Warn("snmp: cannot answer", "err", err, "client", client)
+		return nil
+	}
+	s.publish(r, client)
+	return r.out
+}
+
+// publish emits the events of an answered request and sends its
+// notifications.
+func (s *server) publish(r *request, client string) {
+	s.a.count(cRequests)
+	s.events.Publish(requestEvent(r, client))
+	for _, c := range r.sets {
+		s.events.Publish(setEvent(c, client))
+	}
+	for _, ch := range r.notify {
+		s.notify(ch)
+	}
+}
+
+// peekVersion reads the version of an SNMP message: the first INTEGER
+// inside the outer SEQUENCE.
+func peekVersion(b []byte) (int, bool) {
+	if len(b) < 2 || b[0] != 0x30 {
+		return 0, false
+	}
+	i := 2
+	if b[1]&0x80 != 0 {
+		i += int(b[1] & 0x7f)
+	}
+	if i+3 > len(b) || b[i] != 0x02 || b[i+1] != 1 {
+		return 0, false
+	}
+	return int(b[i+2]), true
+}
