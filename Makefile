@@ -25,6 +25,7 @@ bench:
 	@scripts/install-clients.sh bench
 	$(GO) run ./bench/dnsbench
 	$(GO) run ./bench/mailbench
+	$(GO) run ./bench/snmpbench
 
 fuzz:
 	scripts/fuzz.sh $(FUZZTIME)

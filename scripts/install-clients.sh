@@ -11,7 +11,7 @@ set -o pipefail
 what=${1:-test}
 # command:package pairs
 test_tools="dig:bind9-dnsutils host:bind9-dnsutils nslookup:bind9-dnsutils kdig:knot-dnsutils swaks:swaks curl:curl nc:netcat-openbsd python3:python3 snmpget:snmp snmptrapd:snmptrapd onesixtyone:onesixtyone"
-bench_tools="dnsperf:dnsperf dnsmasq:dnsmasq-base smtp-source:postfix smtp-sink:postfix"
+bench_tools="dnsperf:dnsperf dnsmasq:dnsmasq-base smtp-source:postfix smtp-sink:postfix snmpbulkwalk:snmp snmpd:snmpd"
 case "$what" in
   test)  tools=$test_tools ;;
   bench) tools="$test_tools $bench_tools" ;;
