@@ -187,8 +187,8 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) int {
 	if err != nil {
 		res.lab.note = "not available: " + err.Error()
 	} else {
-		progress("lab snmp: %d walkers for %v", o.walkers, o.duration)
-		benchLab(ctx, t, labBin, work, server, client, measure, &res.lab)
+		progress("lab snmp, its MIB padded to snmpd's %d objects: %d walkers for %v", res.snmpd.perWalk, o.walkers, o.duration)
+		benchLab(ctx, t, labBin, work, res.snmpd.perWalk, server, client, measure, &res.lab)
 	}
 	if ctx.Err() != nil {
 		return fail(ctx.Err())
@@ -248,10 +248,16 @@ func snmpdArgs(bin, conf, logFile, addr string) []string {
 	return []string{bin, "-f", "-C", "-c", conf, "-Lf", logFile, "udp:" + addr}
 }
 
-// benchLab starts `lab start snmp` on free ports and measures it; what goes
-// wrong is a note in a.
-func benchLab(ctx context.Context, t tools, bin, work string, prefix, client []string,
+// benchLab starts the snmp lab on free ports, with its MIB padded to about
+// objects objects (the size of snmpd's, so that both walks are as long), and
+// measures it; what goes wrong is a note in a.
+func benchLab(ctx context.Context, t tools, bin, work string, objects int, prefix, client []string,
 	measure func(string, int) load, a *agent) {
+	file, err := sameSizeLab(work, objects)
+	if err != nil {
+		a.note = "not available: " + err.Error()
+		return
+	}
 	snmpPort, err := freeUDPPort()
 	var webPort int
 	if err == nil {
@@ -267,7 +273,7 @@ func benchLab(ctx context.Context, t tools, bin, work string, prefix, client []s
 	}
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(snmpPort))
 	p, err := spawn(filepath.Join(work, "lab.log"), nil,
-		slices.Concat(prefix, []string{bin}, labStartArgs(state, snmpPort, webPort)))
+		slices.Concat(prefix, []string{bin}, labStartArgs(file, state, snmpPort, webPort)))
 	if err != nil {
 		a.note = "not available: " + err.Error()
 		return
@@ -286,11 +292,54 @@ func benchLab(ctx context.Context, t tools, bin, work string, prefix, client []s
 	a.rss, _ = peakRSS(p.cmd.Process.Pid)
 }
 
-// labStartArgs is the `lab start` command line: every port free (auto),
-// SNMP's and the console's fixed beforehand.
-func labStartArgs(state string, snmpPort, webPort int) []string {
-	return []string{"start", "snmp", "--ports", "auto", "--port", "snmp=" + strconv.Itoa(snmpPort),
+// labStartArgs is the `lab start` command line for the lab file: every
+// port free (auto), SNMP's and the console's fixed beforehand.
+func labStartArgs(file, state string, snmpPort, webPort int) []string {
+	return []string{"start", "--file", file, "--ports", "auto", "--port", "snmp=" + strconv.Itoa(snmpPort),
 		"--web", net.JoinHostPort("127.0.0.1", strconv.Itoa(webPort)), "--state", state}
+}
+
+// sameSizeLab writes a copy of the built-in snmp lab whose MIB holds about
+// objects objects: the router's, then filler strings under the
+// documentation enterprise (1.3.6.1.4.1.32473.9), as an instructor could.
+func sameSizeLab(work string, objects int) (string, error) {
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}").Output()
+	if err != nil {
+		return "", fmt.Errorf("go list -m: %w", err)
+	}
+	src := filepath.Join(strings.TrimSpace(string(out)), "labs", "snmp")
+	lab, err := os.ReadFile(filepath.Join(src, "lab.yaml"))
+	if err != nil {
+		return "", err
+	}
+	mib, err := os.ReadFile(filepath.Join(src, "router.snmprec"))
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	b.Write(mib)
+	have := 0
+	for _, l := range strings.Split(string(mib), "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+			have++
+		}
+	}
+	for i := 1; have < objects; i++ {
+		fmt.Fprintf(&b, "1.3.6.1.4.1.32473.9.1.%d|4|filler object %d of the benchmark\n", i, i)
+		have++
+	}
+	dir := filepath.Join(work, "lab-same-size")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	lab = []byte(strings.Replace(string(lab), "mib: router.snmprec", "mib: bench.snmprec", 1))
+	if err := os.WriteFile(filepath.Join(dir, "lab.yaml"), lab, 0o600); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "bench.snmprec"), []byte(b.String()), 0o600); err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "lab.yaml"), nil
 }
 
 // buildLab builds ./cmd/lab of the module around the working directory.
