@@ -5,7 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -38,6 +43,14 @@ func (p *prepared) Start(ctx context.Context, rt service.Runtime) (service.Insta
 		return nil, &service.BindError{Service: "snmp", Listener: "snmp", Network: "udp", Addr: addr, Err: err}
 	}
 	s := newServer(p, rt.Events, rt.Log, time.Now)
+	if rt.State != "" {
+		boots, err := nextBoots(rt.State)
+		if err != nil {
+			pc.Close()
+			return nil, fmt.Errorf("snmp: %w", err)
+		}
+		s.usm.boots = boots
+	}
 	in := &instance{s: s, pc: pc, done: make(chan struct{}),
 		eps: service.Endpoints{{Service: "snmp", Listener: "snmp", Network: "udp", Addr: pc.LocalAddr().String()}}}
 	go in.serve()
@@ -254,4 +267,38 @@ func peekVersion(b []byte) (int, bool) {
 		return 0, false
 	}
 	return int(b[i+2]), true
+}
+
+// bootsFile keeps snmpEngineBoots in the state directory.
+const bootsFile = "snmp-engine-boots"
+
+// nextBoots reads the engine's boot count from the state directory, adds
+// one and writes it back (atomically), as RFC 3414 §2.2.2 asks: a manager
+// that saw an earlier run must not be able to replay its messages. A
+// missing or unreadable count starts again at 1.
+func nextBoots(dir string) (int64, error) {
+	path := filepath.Join(dir, bootsFile)
+	var boots int64
+	if b, err := os.ReadFile(path); err == nil {
+		boots, _ = strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+	}
+	if boots < 0 || boots >= math.MaxInt32-1 {
+		boots = 0 // RFC 3414: at 2^31-1 the engine must be reconfigured; start over
+	}
+	boots++
+	tmp, err := os.CreateTemp(dir, bootsFile+".*")
+	if err != nil {
+		return 0, fmt.Errorf("engine boots: %w", err)
+	}
+	_, werr := fmt.Fprintf(tmp, "%d\n", boots)
+	cerr := tmp.Close()
+	if werr != nil || cerr != nil {
+		os.Remove(tmp.Name())
+		return 0, fmt.Errorf("engine boots: %w", errors.Join(werr, cerr))
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		os.Remove(tmp.Name())
+		return 0, fmt.Errorf("engine boots: %w", err)
+	}
+	return boots, nil
 }

@@ -1,6 +1,8 @@
 package snmp
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -139,5 +141,26 @@ func TestRouterMIB(t *testing.T) {
 		if o.writable != want {
 			t.Errorf("%s (%s): writable %v", o.oid, n, o.writable)
 		}
+	}
+}
+
+// snmpEngineBoots grows by one at each start of the agent in a state
+// directory, and starts at 1 (RFC 3414 §2.2.2).
+func TestEngineBootsPersist(t *testing.T) {
+	dir := t.TempDir()
+	for want := int64(1); want <= 3; want++ {
+		got, err := nextBoots(dir)
+		if err != nil || got != want {
+			t.Fatalf("start %d: boots %d, %v", want, got, err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, bootsFile), []byte("garbage\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := nextBoots(dir); err != nil || got != 1 {
+		t.Fatalf("after an unreadable count: boots %d, %v", got, err)
+	}
+	if _, err := nextBoots(filepath.Join(dir, "missing")); err == nil {
+		t.Fatal("no error for a state directory that does not exist")
 	}
 }

@@ -23,13 +23,10 @@ const (
 // timeWindow is the USM time window (RFC 3414 §3.2.7).
 const timeWindow = 150 // seconds
 
-// engineBoots is snmpEngineBoots: the agent keeps no state across runs,
-// so it is always 1.
-const engineBoots = 1
-
 // usm is the agent's User-based Security Model: its engine and users.
 type usm struct {
 	engineID string
+	boots    int64 // snmpEngineBoots: 1 on the first run, one more at every start
 	start    time.Time
 	users    map[string]*usmUser
 	stats    map[string]*uint32 // reported counters by OID; under agent.mu
@@ -48,7 +45,7 @@ var privProtocols = map[string]gosnmp.SnmpV3PrivProtocol{"": gosnmp.NoPriv, "DES
 
 // newUSM localizes the users' keys to the engine ID.
 func newUSM(engineID []byte, users []user, start time.Time) *usm {
-	m := &usm{engineID: string(engineID), start: start, users: map[string]*usmUser{}, stats: map[string]*uint32{}}
+	m := &usm{engineID: string(engineID), boots: 1, start: start, users: map[string]*usmUser{}, stats: map[string]*uint32{}}
 	for _, o := range []string{oidUnsupportedSecLevels, oidNotInTimeWindows, oidUnknownUserNames, oidUnknownEngineIDs, oidWrongDigests, oidDecryptionErrors} {
 		m.stats[o] = new(uint32)
 	}
@@ -136,7 +133,7 @@ func (s *server) handleV3(raw []byte, client string) []byte {
 	}
 	if h.flags&gosnmp.AuthNoPriv != 0 {
 		now := m.engineTime(s.a.now())
-		if h.boots != engineBoots || math.Abs(float64(h.time)-float64(now)) > timeWindow {
+		if h.boots != s.usm.boots || math.Abs(float64(h.time)-float64(now)) > timeWindow {
 			// RFC 3414 §3.2.7: the report is authenticated so that the
 			// manager may trust the clock it carries.
 			s.authFailure("not-in-time-window", h.user, client)
@@ -155,7 +152,7 @@ func (s *server) handleV3(raw []byte, client string) []byte {
 		acc = accessNone
 	}
 	sp := &gosnmp.UsmSecurityParameters{AuthoritativeEngineID: m.engineID, UserName: h.user,
-		AuthoritativeEngineBoots: engineBoots, AuthoritativeEngineTime: m.engineTime(s.a.now())}
+		AuthoritativeEngineBoots: uint32(m.boots), AuthoritativeEngineTime: m.engineTime(s.a.now())}
 	if h.flags&gosnmp.AuthNoPriv != 0 {
 		sp = s.responseParams(uu)
 	}
@@ -181,7 +178,7 @@ func (s *server) handleV3(raw []byte, client string) []byte {
 // user's manager: the engine's ID and clock, the user's keys.
 func (s *server) responseParams(uu *usmUser) *gosnmp.UsmSecurityParameters {
 	sp := uu.sp.Copy().(*gosnmp.UsmSecurityParameters)
-	sp.AuthoritativeEngineBoots = engineBoots
+	sp.AuthoritativeEngineBoots = uint32(s.usm.boots)
 	sp.AuthoritativeEngineTime = s.usm.engineTime(s.a.now())
 	return sp
 }
@@ -211,7 +208,7 @@ func (s *server) report(h v3Header, statOID string, uu *usmUser, reportable bool
 		flags = gosnmp.AuthNoPriv
 	} else {
 		sp = &gosnmp.UsmSecurityParameters{AuthoritativeEngineID: s.usm.engineID,
-			AuthoritativeEngineBoots: engineBoots, AuthoritativeEngineTime: s.usm.engineTime(s.a.now()),
+			AuthoritativeEngineBoots: uint32(s.usm.boots), AuthoritativeEngineTime: s.usm.engineTime(s.a.now()),
 			UserName: h.user}
 	}
 	resp := &gosnmp.SnmpPacket{
