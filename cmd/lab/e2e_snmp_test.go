@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -118,6 +119,11 @@ func TestSNMPLabWithRealClients(t *testing.T) {
 		t.Fatalf("the walk left the subtree:\n%s", out)
 	}
 	p.waitDone("snmp-walk")
+	// SNMP watches the lab's own traffic: the events of its services.
+	out = snmpTool(t, "Counter32: ", "snmpget", append(v2, "1.3.6.1.4.1.32473.3.6.0")...)
+	if n, _ := strconv.Atoi(strings.TrimSpace(out[strings.Index(out, "Counter32: ")+len("Counter32: "):])); n < 5 {
+		t.Fatalf("the lab's SNMP event counter says %d after a walk:\n%s", n, out)
+	}
 	snmpTool(t, `.1.3.6.1.2.1.2.2.1.2.1 = STRING: "lo"`, "snmpbulkwalk", append([]string{"-Cr5"}, append(v2, "1.3.6.1.2.1.2.2")...)...)
 	snmpTool(t, `.1.3.6.1.2.1.1.1.0 = STRING:`, "snmpbulkget", append([]string{"-Cn1", "-Cr3"}, append(v2, "1.3.6.1.2.1.1.5", "1.3.6.1.2.1.1")...)...)
 	p.waitDone("snmp-bulk")

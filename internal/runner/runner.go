@@ -79,6 +79,9 @@ type Lab struct {
 	done    map[string]time.Time
 	hints   map[string]int
 
+	countMu sync.Mutex
+	counts  map[string]uint64 // events seen by the checker, per service
+
 	changed chan struct{}
 	subs    []*bus.Subscription
 	loops   sync.WaitGroup // checker, journal, console feeds
@@ -148,6 +151,12 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 	l.subs = []*bus.Subscription{checkSub, journalSub, consoleSub}
 
 	shared := service.NewShared()
+	l.counts = map[string]uint64{}
+	shared.Put(service.EventCountsKey, service.EventCounts(func(svc string) uint64 {
+		l.countMu.Lock()
+		defer l.countMu.Unlock()
+		return l.counts[svc]
+	}))
 	for _, s := range l.lab.Services {
 		rt := service.Runtime{
 			Shared: shared,
@@ -256,6 +265,9 @@ func (l *Lab) checkLoop(sub *bus.Subscription) {
 
 // check feeds one event to the checker and commits what it ticks.
 func (l *Lab) check(e event.Event) {
+	l.countMu.Lock()
+	l.counts[e.Service]++
+	l.countMu.Unlock()
 	l.mu.Lock()
 	ticked := l.checker.Observe(e)
 	var changes []api.Change

@@ -101,6 +101,14 @@ type Runtime struct {
 	Shared *Shared
 }
 
+// EventCountsKey is where the runner puts, in Shared, an EventCounts that
+// tells how many events each service of the lab has emitted in this run
+// (the SNMP agent shows them, so SNMP can watch the lab's own traffic).
+const EventCountsKey = "event-counts"
+
+// EventCounts returns the number of events the named service emitted.
+type EventCounts func(service string) uint64
+
 // Shared is a per-run registry of values shared between services.
 type Shared struct {
 	mu   sync.Mutex

@@ -24,6 +24,7 @@ var (
 	oidSysUpTime     = mustOID("1.3.6.1.2.1.1.3.0")
 	oidSNMPGroup     = mustOID("1.3.6.1.2.1.11")
 	oidProtolab      = mustOID("1.3.6.1.4.1.32473.2")
+	oidLabTraffic    = mustOID("1.3.6.1.4.1.32473.3")
 	oidIfEntry       = mustOID("1.3.6.1.2.1.2.2.1")
 	oidIfXEntry      = mustOID("1.3.6.1.2.1.31.1.1.1")
 	oidIfAdminStatus = mustOID("1.3.6.1.2.1.2.2.1.7")
@@ -78,6 +79,10 @@ var snmpGroupArcs = map[uint32]counter{
 // protolabArcs maps an arc of the enterprise subtree to its counter.
 var protolabArcs = map[uint32]counter{1: cRequests, 2: cSets, 3: cNotifications, 4: cAuthFailures}
 
+// labServices maps an arc of 1.3.6.1.4.1.32473.3 to the lab service whose
+// events it counts: SNMP watching the lab's own traffic.
+var labServices = map[uint32]string{1: "dns", 2: "dhcp", 3: "smtp", 4: "pop3", 5: "imap", 6: "snmp", 7: "echo", 8: "soap"}
+
 // liveKind says where an object's value comes from.
 type liveKind int
 
@@ -86,6 +91,7 @@ const (
 	liveUptime                  // sysUpTime
 	liveCounter                 // one of the agent's counters
 	liveTraffic                 // an interface traffic counter
+	liveLab                     // events of a lab service (labCounts)
 )
 
 // live describes a live object.
@@ -94,6 +100,7 @@ type live struct {
 	counter counter
 	ifIndex uint32
 	rate    uint64 // per second of the interface being up
+	service string // liveLab: the service
 }
 
 // trafficRates are the per-second rates of the interface counters, by
@@ -115,6 +122,10 @@ func liveOf(o oid) live {
 	case len(o) == len(oidProtolab)+2 && o.hasPrefix(oidProtolab) && o[len(o)-1] == 0:
 		if c, ok := protolabArcs[o[len(oidProtolab)]]; ok {
 			return live{kind: liveCounter, counter: c}
+		}
+	case len(o) == len(oidLabTraffic)+2 && o.hasPrefix(oidLabTraffic) && o[len(o)-1] == 0:
+		if svc, ok := labServices[o[len(oidLabTraffic)]]; ok {
+			return live{kind: liveLab, service: svc}
 		}
 	case len(o) == len(oidIfEntry)+2 && o.hasPrefix(oidIfEntry):
 		if r, ok := trafficRates[fmt.Sprintf("2.%d", o[len(oidIfEntry)])]; ok {
@@ -146,9 +157,11 @@ type agent struct {
 
 	counters [numCounters]atomic.Uint32
 
-	mu   sync.Mutex
-	vals []any
-	ifs  map[uint32]*ifClock
+	mu sync.Mutex
+	// labCounts tells the events of the lab's services (nil outside a lab).
+	labCounts func(service string) uint64
+	vals      []any
+	ifs       map[uint32]*ifClock
 }
 
 // newAgent starts an agent on m with the file's values.
@@ -196,6 +209,12 @@ func (a *agent) valueLocked(i int) any {
 		return a.uptime()
 	case liveCounter:
 		return a.counters[l.counter].Load()
+	case liveLab:
+		if a.labCounts == nil {
+			return uint32(0)
+		}
+		return uint32(a.labCounts(l.service)) // a Counter32 wraps
+
 	case liveTraffic:
 		var secs uint64
 		if c := a.ifs[l.ifIndex]; c != nil {

@@ -94,10 +94,10 @@ func TestGetAndNext(t *testing.T) {
 			".1.3.6.1.2.1.2.2.1.3.1 = INTEGER: 24\n"},
 		{"next from a prefix", gosnmp.Version2c, gosnmp.GetNextRequest, []string{".1.3"}, 0, 0,
 			".1.3.6.1.2.1.1.1.0 = STRING: \"Protolab virtual router rtr1, 4 interfaces\"\n"},
-		{"next past the end", gosnmp.Version2c, gosnmp.GetNextRequest, []string{".1.3.6.1.4.1.32473.2.4.0"}, 0, 0,
-			".1.3.6.1.4.1.32473.2.4.0 = No more variables left in this MIB View (It is past the end of the MIB tree)\n"},
-		{"v1 next past the end", gosnmp.Version1, gosnmp.GetNextRequest, []string{".1.3.6.1.4.1.32473.2.4.0"}, gosnmp.NoSuchName, 1,
-			".1.3.6.1.4.1.32473.2.4.0 = NULL\n"},
+		{"next past the end", gosnmp.Version2c, gosnmp.GetNextRequest, []string{".1.3.6.1.4.1.32473.3.8.0"}, 0, 0,
+			".1.3.6.1.4.1.32473.3.8.0 = No more variables left in this MIB View (It is past the end of the MIB tree)\n"},
+		{"v1 next past the end", gosnmp.Version1, gosnmp.GetNextRequest, []string{".1.3.6.1.4.1.32473.3.8.0"}, gosnmp.NoSuchName, 1,
+			".1.3.6.1.4.1.32473.3.8.0 = NULL\n"},
 		{"v1 next skips Counter64", gosnmp.Version1, gosnmp.GetNextRequest, []string{".1.3.6.1.2.1.31.1.1.1.1.4"}, 0, 0,
 			".1.3.6.1.2.1.31.1.1.1.15.1 = Gauge32: 10\n"},
 		{"v2c next shows Counter64", gosnmp.Version2c, gosnmp.GetNextRequest, []string{".1.3.6.1.2.1.31.1.1.1.1.4"}, 0, 0,
@@ -136,8 +136,8 @@ func TestGetBulk(t *testing.T) {
 	}
 
 	// At the end of the MIB every repeater stops with endOfMibView.
-	p = exchange(t, s, gosnmp.Version2c, "public", gosnmp.GetBulkRequest, nulls(".1.3.6.1.4.1.32473.2.3.0"), 0, 10)
-	want = ".1.3.6.1.4.1.32473.2.4.0 = Counter32: 0\n.1.3.6.1.4.1.32473.2.4.0 = No more variables left in this MIB View (It is past the end of the MIB tree)\n"
+	p = exchange(t, s, gosnmp.Version2c, "public", gosnmp.GetBulkRequest, nulls(".1.3.6.1.4.1.32473.3.7.0"), 0, 10)
+	want = ".1.3.6.1.4.1.32473.3.8.0 = Counter32: 0\n.1.3.6.1.4.1.32473.3.8.0 = No more variables left in this MIB View (It is past the end of the MIB tree)\n"
 	if got := lines(p); got != want {
 		t.Errorf("at the end: got\n%s\nwant\n%s", got, want)
 	}

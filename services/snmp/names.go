@@ -37,6 +37,10 @@ var knownNames = func() []column {
 		{"1.3.6.1.2.1.31.1.1.1.18", "ifAlias"},
 		{"1.3.6.1.4.1.32473.2.1", "protolabRequests"}, {"1.3.6.1.4.1.32473.2.2", "protolabSets"},
 		{"1.3.6.1.4.1.32473.2.3", "protolabNotifications"}, {"1.3.6.1.4.1.32473.2.4", "protolabAuthFailures"},
+		{"1.3.6.1.4.1.32473.3.1", "protolabDNSEvents"}, {"1.3.6.1.4.1.32473.3.2", "protolabDHCPEvents"},
+		{"1.3.6.1.4.1.32473.3.3", "protolabSMTPEvents"}, {"1.3.6.1.4.1.32473.3.4", "protolabPOP3Events"},
+		{"1.3.6.1.4.1.32473.3.5", "protolabIMAPEvents"}, {"1.3.6.1.4.1.32473.3.6", "protolabSNMPEvents"},
+		{"1.3.6.1.4.1.32473.3.7", "protolabEchoEvents"}, {"1.3.6.1.4.1.32473.3.8", "protolabSOAPEvents"},
 	}
 	cols := make([]column, len(defs))
 	for i, d := range defs {

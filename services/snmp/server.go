@@ -43,6 +43,11 @@ func (p *prepared) Start(ctx context.Context, rt service.Runtime) (service.Insta
 		return nil, &service.BindError{Service: "snmp", Listener: "snmp", Network: "udp", Addr: addr, Err: err}
 	}
 	s := newServer(p, rt.Events, rt.Log, time.Now)
+	if rt.Shared != nil {
+		if v, ok := rt.Shared.Get(service.EventCountsKey); ok {
+			s.a.labCounts = v.(service.EventCounts)
+		}
+	}
 	if rt.State != "" {
 		boots, err := nextBoots(rt.State)
 		if err != nil {
