@@ -110,3 +110,37 @@ func FuzzParseMIB(f *testing.F) {
 		}
 	})
 }
+
+// Bad input gets the right error or is dropped, and never a panic:
+// truncated packets, absurd OID arcs, and a packet whose lengths lie.
+func TestBadInput(t *testing.T) {
+	s, _, _ := testServer(t, "")
+	s.events = event.Discard{}
+	seeds := fuzzSeeds(t)
+	// Every truncation of every real request is dropped (no answer at all).
+	for _, raw := range seeds {
+		for n := 0; n < len(raw); n++ {
+			if out := s.handlePacket(raw[:n], "127.0.0.1:1"); out != nil {
+				r, err := (&gosnmp.GoSNMP{}).SnmpDecodePacket(out)
+				t.Fatalf("a request cut to %d of %d bytes got an answer: %+v %v", n, len(raw), r, err)
+			}
+		}
+	}
+	// A length field claiming more than the packet holds: dropped.
+	liar := append([]byte(nil), seeds[0]...)
+	liar[1] = 0x7f
+	if out := s.handlePacket(liar, "127.0.0.1:1"); out != nil {
+		t.Fatal("a packet whose length lies got an answer")
+	}
+	// OIDs with absurd arcs are answered as objects that do not exist.
+	p := exchange(t, s, gosnmp.Version2c, "public", gosnmp.GetRequest,
+		nulls(".1.3.6.1.4294967295.4294967295", ".1.3.6.1.2.1.1.5.0.4294967295"), 0, 0)
+	if p == nil || p.Error != gosnmp.NoError || len(p.Variables) != 2 ||
+		p.Variables[0].Type != gosnmp.NoSuchObject || p.Variables[1].Type != gosnmp.NoSuchInstance {
+		t.Fatalf("absurd arcs: %+v", p)
+	}
+	p = exchange(t, s, gosnmp.Version2c, "public", gosnmp.GetNextRequest, nulls(".1.3.6.1.4294967295"), 0, 0)
+	if p == nil || len(p.Variables) != 1 || p.Variables[0].Type != gosnmp.EndOfMibView {
+		t.Fatalf("getnext past absurd arcs: %+v", p)
+	}
+}
