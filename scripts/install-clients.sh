@@ -42,5 +42,14 @@ export DEBIAN_FRONTEND=noninteractive
 # Postfix is only wanted for its smtp-source and smtp-sink tools: with "No
 # configuration" the package sets up no mail system and starts no daemon.
 echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections 2>/dev/null || true
+# Packages such as snmpd and postfix come with daemons: the tests want the
+# programs only, so no service may start while installing them.
+policy=/usr/sbin/policy-rc.d
+own_policy=
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod +x "$policy" && own_policy=1
+fi
+cleanup() { [ -n "$own_policy" ] && rm -f "$policy"; }
+trap cleanup EXIT
 apt-get update -qq >/dev/null || { echo "apt-get update failed" >&2; exit 1; }
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || { echo "apt-get install failed" >&2; exit 1; }
