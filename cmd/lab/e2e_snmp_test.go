@@ -110,6 +110,10 @@ func TestSNMPLabWithRealClients(t *testing.T) {
 	if !ok {
 		t.Fatalf("no snmp endpoint in %+v", p.eps)
 	}
+	// The header shows the accounts, but not the weak community to find.
+	if h := p.out.String(); !strings.Contains(h, "private") || !strings.Contains(h, "learner / labauthpass") || strings.Contains(h, "cisco") {
+		t.Fatalf("the accounts in the header:\n%s", h)
+	}
 	v2 := []string{"-v2c", "-c", "public", "-On", a}
 
 	snmpTool(t, `.1.3.6.1.2.1.1.5.0 = STRING: "rtr1.lab.test"`, "snmpget", append(v2, "1.3.6.1.2.1.1.5.0")...)

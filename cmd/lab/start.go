@@ -227,7 +227,11 @@ func (c *cli) printHeader(l *runner.Lab, dir, lang string) {
 			uw = max(uw, len(c.User)+len(c.Secret)+3)
 		}
 		for _, c := range creds {
-			line := fmt.Sprintf("  %-10s %-*s", c.Kind, uw, c.User+" / "+c.Secret)
+			who := c.User
+			if c.Secret != "" {
+				who += " / " + c.Secret
+			}
+			line := fmt.Sprintf("  %-10s %-*s", c.Kind, uw, who)
 			if c.Note != "" {
 				line += "   (" + c.Note + ")"
 			}

@@ -137,6 +137,9 @@ func (in *instance) Endpoints() service.Endpoints { return in.eps }
 func (in *instance) Credentials() []service.Credential {
 	var cs []service.Credential
 	for _, c := range in.s.o.Communities {
+		if c.Hidden {
+			continue
+		}
 		note := "community, read-only"
 		if c.Access == accessRW {
 			note = "community, read-write"

@@ -27,6 +27,9 @@ type options struct {
 type community struct {
 	Name   string
 	Access access
+	// Hidden communities are not printed with the lab's accounts: the weak
+	// one a learner must find.
+	Hidden bool
 }
 
 // user is a v3 USM user.
@@ -171,7 +174,7 @@ func decodeCommunities(n *yaml.Node) ([]community, error) {
 	var out []community
 	seen := map[string]bool{}
 	for _, item := range n.Content {
-		f, err := fields(item, "community", "name", "access")
+		f, err := fields(item, "community", "name", "access", "hidden")
 		if err != nil {
 			return nil, err
 		}
@@ -189,6 +192,13 @@ func decodeCommunities(n *yaml.Node) ([]community, error) {
 			c.Access = accessRW
 		default:
 			return nil, fmt.Errorf("line %d: community %q: access %q: ro or rw is expected", item.Line, c.Name, f["access"])
+		}
+		switch f["hidden"] {
+		case "", "false":
+		case "true":
+			c.Hidden = true
+		default:
+			return nil, fmt.Errorf("line %d: community %q: hidden %q: true or false is expected", item.Line, c.Name, f["hidden"])
 		}
 		out = append(out, c)
 	}
