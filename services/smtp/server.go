@@ -332,6 +332,10 @@ func (s *server) shutdown(ctx context.Context) error {
 			l.close()
 		}
 	}
+	// go-smtp closes the listeners it has registered; if Shutdown came before
+	// its Serve got as far as registering the handoff, Serve would wait in
+	// Accept for ever: close the handoff ourselves (closing twice is fine).
+	s.hand.Close()
 	s.wg.Wait()
 	s.auth.Close()
 	if err != nil {
