@@ -167,6 +167,9 @@ func (in *instance) Shutdown(ctx context.Context) error {
 		if err := in.srv.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
 			errs = append(errs, err)
 		}
+		// The library closes the listeners it has registered; if Close came
+		// before Serve registered ours, Serve would accept for ever.
+		in.ln.Close()
 		// The library closes the connections it has registered; one
 		// accepted just before Close may not be registered yet.
 		in.mu.Lock()
