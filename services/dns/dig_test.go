@@ -100,7 +100,7 @@ func TestDig(t *testing.T) {
 				}
 			}
 			for _, want := range tt.events {
-				e := s.events.next(t, KindQuery)
+				e := s.events.Next(t, KindQuery)
 				for k, v := range want {
 					if e.Attrs[k] != v {
 						t.Errorf("event %s: %s=%q, want %q", e.Summary(), k, e.Attrs[k], v)

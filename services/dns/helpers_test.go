@@ -11,7 +11,7 @@ import (
 	"github.com/miekg/dns"
 	"go.yaml.in/yaml/v3"
 
-	"protolab/internal/event"
+	"protolab/internal/eventtest"
 	"protolab/internal/service"
 )
 
@@ -41,38 +41,11 @@ func loadLab(t testing.TB, extra string) *prepared {
 	return p.(*prepared)
 }
 
-// collector is a Publisher for tests: it keeps every event, in order.
-type collector struct {
-	c chan event.Event
-}
+// collector keeps the events a test's server publishes, and checks them
+// against Spec.Events.
+type collector = eventtest.Collector
 
-func newCollector() *collector { return &collector{c: make(chan event.Event, 10000)} }
-
-func (c *collector) Publish(e event.Event) {
-	select {
-	case c.c <- e:
-	default:
-		panic("test collector full")
-	}
-}
-
-// next returns the next event of the given kind, waiting up to 5 s.
-func (c *collector) next(t testing.TB, kind string) event.Event {
-	t.Helper()
-	deadline := time.After(5 * time.Second)
-	for {
-		select {
-		case e := <-c.c:
-			if e.Kind == kind {
-				e.Render()
-				return e
-			}
-		case <-deadline:
-			t.Fatalf("no %s event within 5s", kind)
-			return event.Event{}
-		}
-	}
-}
+func newCollector() *collector { return eventtest.New(&Spec) }
 
 // server is a running instance on 127.0.0.1:0 with its events.
 type server struct {

@@ -108,7 +108,7 @@ func TestAnswers(t *testing.T) {
 			checkSection(t, "authority", r.Ns, tt.ns)
 			checkSection(t, "additional", r.Extra, tt.extra)
 
-			e := s.events.next(t, KindQuery)
+			e := s.events.Next(t, KindQuery)
 			want := map[string]string{
 				"qname":     strings.ToLower(tt.q.name),
 				"qtype":     typeString(tt.q.qtype),
@@ -199,7 +199,7 @@ func TestEDNS(t *testing.T) {
 	if opt.UDPSize() != 1232 || opt.Version() != 0 || !opt.Do() {
 		t.Errorf("OPT udp=%d version=%d do=%v, want 1232 0 true", opt.UDPSize(), opt.Version(), opt.Do())
 	}
-	e := s.events.next(t, KindQuery)
+	e := s.events.Next(t, KindQuery)
 	if e.Attrs["edns"] != "true" || !strings.Contains(e.Transcript, "udp: 1232") {
 		t.Errorf("event %s, transcript:\n%s", e.Summary(), e.Transcript)
 	}
@@ -250,7 +250,7 @@ func TestTruncation(t *testing.T) {
 			if size := r.Len(); tt.q.transport != "tcp" && size > max(512, tt.q.edns) {
 				t.Errorf("reply of %d bytes over UDP", size)
 			}
-			e := s.events.next(t, KindQuery)
+			e := s.events.Next(t, KindQuery)
 			if e.Attrs["truncated"] != strconv.FormatBool(tt.truncated) || e.Attrs["answers"] != strconv.Itoa(len(r.Answer)) {
 				t.Errorf("event %s", e.Summary())
 			}
@@ -313,7 +313,7 @@ func TestAXFR(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Errorf("%s: transferred\n%q\nzone\n%q", z.origin, got, want)
 		}
-		e := s.events.next(t, KindQuery)
+		e := s.events.Next(t, KindQuery)
 		if e.Attrs["qtype"] != "AXFR" || e.Attrs["transfer"] != "complete" || e.Attrs["answers"] != strconv.Itoa(len(rrs)) || e.Attrs["transport"] != "tcp" {
 			t.Errorf("event %s", e.Summary())
 		}
@@ -325,7 +325,7 @@ func TestAXFR(t *testing.T) {
 	if !slices.ContainsFunc(rrs, func(rr dns.RR) bool { return strings.Contains(rr.String(), "flag=tournesol") }) {
 		t.Error("the transfer does not reveal the secret")
 	}
-	s.events.next(t, KindQuery)
+	s.events.Next(t, KindQuery)
 
 	// Refusals and errors.
 	tests := []struct {
@@ -345,7 +345,7 @@ func TestAXFR(t *testing.T) {
 			if r.Rcode != tt.rcode || len(r.Answer) != 0 {
 				t.Errorf("rcode %s with %d answers, want %s", dns.RcodeToString[r.Rcode], len(r.Answer), dns.RcodeToString[tt.rcode])
 			}
-			e := s.events.next(t, KindQuery)
+			e := s.events.Next(t, KindQuery)
 			if e.Attrs["transfer"] != "failed" || e.Attrs["rcode"] != dns.RcodeToString[tt.rcode] || e.Attrs["answers"] != "0" {
 				t.Errorf("event %s", e.Summary())
 			}
@@ -358,7 +358,7 @@ func TestAXFRNotAllowed(t *testing.T) {
 	if _, rcode := axfr(t, s.tcp, "lab.test."); rcode != dns.RcodeRefused {
 		t.Errorf("rcode %s, want REFUSED", dns.RcodeToString[rcode])
 	}
-	e := s.events.next(t, KindQuery)
+	e := s.events.Next(t, KindQuery)
 	if e.Attrs["transfer"] != "failed" || e.Attrs["rcode"] != "REFUSED" {
 		t.Errorf("event %s", e.Summary())
 	}
@@ -399,7 +399,7 @@ func TestIXFR(t *testing.T) {
 			if _, ok := r.Answer[0].(*dns.SOA); !ok {
 				t.Errorf("first record %s", r.Answer[0])
 			}
-			e := s.events.next(t, KindQuery)
+			e := s.events.Next(t, KindQuery)
 			if e.Attrs["qtype"] != "IXFR" || e.Attrs["transfer"] != tt.transfer || e.Attrs["answers"] != strconv.Itoa(tt.answers) {
 				t.Errorf("event %s", e.Summary())
 			}
@@ -437,7 +437,7 @@ func TestGarbage(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			from := sendRaw(t, s.udp, tt.packet)
-			e := s.events.next(t, KindMalformed)
+			e := s.events.Next(t, KindMalformed)
 			if !strings.Contains(e.Attrs["reason"], tt.reason) || e.Attrs["transport"] != "udp" {
 				t.Errorf("event %s, want reason with %q", e.Summary(), tt.reason)
 			}
@@ -448,7 +448,7 @@ func TestGarbage(t *testing.T) {
 			if len(r.Answer) != 1 {
 				t.Fatalf("after %s: %v", tt.name, r)
 			}
-			s.events.next(t, KindQuery)
+			s.events.Next(t, KindQuery)
 		})
 	}
 
@@ -463,7 +463,7 @@ func TestGarbage(t *testing.T) {
 		if n, err := c.Read(make([]byte, 10)); err == nil {
 			t.Errorf("read %d bytes, want the connection closed", n)
 		}
-		e := s.events.next(t, KindMalformed)
+		e := s.events.Next(t, KindMalformed)
 		if e.Attrs["transport"] != "tcp" || !strings.Contains(e.Attrs["reason"], "length prefix") || e.Client != c.LocalAddr().String() {
 			t.Errorf("event %s client %s", e.Summary(), e.Client)
 		}
@@ -484,7 +484,7 @@ func TestGarbage(t *testing.T) {
 		if r.Rcode != dns.RcodeFormatError {
 			t.Errorf("rcode %s, want FORMERR", dns.RcodeToString[r.Rcode])
 		}
-		e := s.events.next(t, KindMalformed)
+		e := s.events.Next(t, KindMalformed)
 		if !strings.Contains(e.Attrs["reason"], "more than one question") || e.Client == "" {
 			t.Errorf("event %s", e.Summary())
 		}
@@ -499,15 +499,15 @@ func TestMalformedRateLimit(t *testing.T) {
 	for range 25 {
 		b.report("udp", "", 3, "short", nil)
 	}
-	if n := len(col.c); n != malformedBurst {
+	if n := len(col.C()); n != malformedBurst {
 		t.Fatalf("%d events for 25 packets at once, want %d", n, malformedBurst)
 	}
 	for range malformedBurst {
-		<-col.c
+		<-col.C()
 	}
 	now = now.Add(time.Second / malformedPerSecond)
 	b.report("udp", "", 3, "short", nil)
-	e := <-col.c
+	e := <-col.C()
 	if e.Attrs["suppressed"] != "15" || e.Attrs["size"] != "3" {
 		t.Errorf("event after the pause: %s", e.Summary())
 	}

@@ -59,7 +59,7 @@ func TestSolve(t *testing.T) {
 				t.Fatalf("solve: %v, want an error with %q", err, tt.err)
 			}
 			for _, want := range tt.events {
-				e := s.events.next(t, KindQuery)
+				e := s.events.Next(t, KindQuery)
 				for k, v := range want {
 					if e.Attrs[k] != v {
 						t.Errorf("event %s: %s=%q, want %q", e.Summary(), k, e.Attrs[k], v)

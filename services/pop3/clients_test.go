@@ -161,14 +161,14 @@ func TestPoplib(t *testing.T) {
 	if got := inboxUIDs(t, f.st, "bob"); len(got) != 1 {
 		t.Errorf("INBOX after poplib: %v", got)
 	}
-	wantAttrs(t, f.events.next(t, KindSTLS), map[string]string{"result": "ok"})
-	wantAttrs(t, f.events.next(t, KindLogin), map[string]string{"user": "bob", "mechanism": "USER", "tls": "true", "result": "ok"})
-	wantAttrs(t, f.events.next(t, KindRetr), map[string]string{"msg": "1", "subject": "first", "message_id": "first@lab.test"})
-	wantAttrs(t, f.events.next(t, KindLogin), map[string]string{"result": "in-use"})
-	wantAttrs(t, f.events.next(t, KindQuit), map[string]string{"state": "authorization"})
-	wantAttrs(t, f.events.next(t, KindQuit), map[string]string{"state": "update", "deleted": "1"})
-	wantAttrs(t, f.events.next(t, KindLogin), map[string]string{"mechanism": "APOP", "result": "ok"})
-	wantAttrs(t, f.events.next(t, KindLogin), map[string]string{"mechanism": "USER", "result": "failed"})
+	wantAttrs(t, f.events.Next(t, KindSTLS), map[string]string{"result": "ok"})
+	wantAttrs(t, f.events.Next(t, KindLogin), map[string]string{"user": "bob", "mechanism": "USER", "tls": "true", "result": "ok"})
+	wantAttrs(t, f.events.Next(t, KindRetr), map[string]string{"msg": "1", "subject": "first", "message_id": "first@lab.test"})
+	wantAttrs(t, f.events.Next(t, KindLogin), map[string]string{"result": "in-use"})
+	wantAttrs(t, f.events.Next(t, KindQuit), map[string]string{"state": "authorization"})
+	wantAttrs(t, f.events.Next(t, KindQuit), map[string]string{"state": "update", "deleted": "1"})
+	wantAttrs(t, f.events.Next(t, KindLogin), map[string]string{"mechanism": "APOP", "result": "ok"})
+	wantAttrs(t, f.events.Next(t, KindLogin), map[string]string{"mechanism": "USER", "result": "failed"})
 }
 
 // TestCurl runs curl as the lab's lessons show it: list, retrieve, delete,
@@ -186,31 +186,31 @@ func TestCurl(t *testing.T) {
 	if want := "1 " + itoa(len(clientMsg1)) + "\r\n2 " + itoa(len(clientMsg2)) + "\r\n"; string(out) != want {
 		t.Errorf("curl list: %q, want %q", out, want)
 	}
-	login := f.events.next(t, KindLogin)
+	login := f.events.Next(t, KindLogin)
 	wantAttrs(t, login, map[string]string{"user": "bob", "result": "ok", "tls": "false"})
 	// curl prefers SASL when CAPA offers it.
 	wantAttrs(t, login, map[string]string{"mechanism": "PLAIN"})
-	wantAttrs(t, f.events.next(t, KindList), map[string]string{"msg": "", "count": "2"})
+	wantAttrs(t, f.events.Next(t, KindList), map[string]string{"msg": "", "count": "2"})
 
 	out = runClient(t, curl, append(base, url+"1")...)
 	if string(out) != clientMsg1 {
 		t.Errorf("curl retr differs from the delivered message:\n got %q\nwant %q", out, clientMsg1)
 	}
-	wantAttrs(t, f.events.next(t, KindRetr), map[string]string{"msg": "1", "subject": "first"})
+	wantAttrs(t, f.events.Next(t, KindRetr), map[string]string{"msg": "1", "subject": "first"})
 
 	// STLS, required; the lab's certificate is self-signed (-k).
 	out = runClient(t, curl, append(base, "--ssl-reqd", "-k", url+"2")...)
 	if string(out) != clientMsg2 {
 		t.Errorf("curl over STLS: %q", out)
 	}
-	wantAttrs(t, f.events.next(t, KindSTLS), map[string]string{"result": "ok"})
-	wantAttrs(t, f.events.next(t, KindLogin), map[string]string{"tls": "true", "result": "ok"})
+	wantAttrs(t, f.events.Next(t, KindSTLS), map[string]string{"result": "ok"})
+	wantAttrs(t, f.events.Next(t, KindLogin), map[string]string{"tls": "true", "result": "ok"})
 
 	// APOP, then DELE (curl ends with QUIT: the message is removed).
 	runClient(t, curl, append(base, "--login-options", "AUTH=+APOP", "-X", "DELE", "-I", url+"1")...)
-	wantAttrs(t, f.events.next(t, KindLogin), map[string]string{"mechanism": "APOP", "result": "ok"})
-	wantAttrs(t, f.events.next(t, KindDele), map[string]string{"msg": "1"})
-	wantAttrs(t, f.events.next(t, KindQuit), map[string]string{"deleted": "1", "state": "update"})
+	wantAttrs(t, f.events.Next(t, KindLogin), map[string]string{"mechanism": "APOP", "result": "ok"})
+	wantAttrs(t, f.events.Next(t, KindDele), map[string]string{"msg": "1"})
+	wantAttrs(t, f.events.Next(t, KindQuit), map[string]string{"deleted": "1", "state": "update"})
 	if got := inboxUIDs(t, f.st, "bob"); len(got) != 1 {
 		t.Errorf("INBOX after curl -X DELE: %v", got)
 	}
@@ -231,7 +231,7 @@ func TestCurl(t *testing.T) {
 	if want := "1 " + itoa(len(clientMsg2)) + "\r\n"; string(out) != want {
 		t.Errorf("curl list without clear-text login: %q", out)
 	}
-	wantAttrs(t, f2.events.next(t, KindLogin), map[string]string{"mechanism": "APOP", "result": "ok"})
+	wantAttrs(t, f2.events.Next(t, KindLogin), map[string]string{"mechanism": "APOP", "result": "ok"})
 }
 
 func jsonString(v any) string {

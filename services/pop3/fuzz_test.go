@@ -141,7 +141,7 @@ func FuzzSession(f *testing.F) {
 			t.Fatal("the session did not end")
 		}
 		cc.Close()
-		for _, e := range fx.events.all() {
+		for _, e := range fx.events.All() {
 			if e.Kind == KindDisconnect && e.Attrs["reason"] == "error" {
 				t.Fatalf("the session panicked on %q", data)
 			}

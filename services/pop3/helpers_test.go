@@ -15,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"protolab/internal/event"
+	"protolab/internal/eventtest"
 	"protolab/internal/labtls"
 	"protolab/services/mailstore"
 )
@@ -68,40 +69,11 @@ func inboxUIDs(t testing.TB, st *mailstore.Store, user string) []uint32 {
 	return uids
 }
 
-// collector is a Publisher for tests: it keeps every event, in order.
-type collector struct {
-	c chan event.Event
-}
+// collector keeps the events a test's server publishes, and checks them
+// against Spec.Events.
+type collector = eventtest.Collector
 
-func newCollector() *collector { return &collector{c: make(chan event.Event, 10000)} }
-
-func (c *collector) Publish(e event.Event) {
-	select {
-	case c.c <- e:
-	default:
-		panic("test collector full")
-	}
-}
-
-// next returns the next event of the given kind, skipping others, waiting
-// up to 5 s.
-func (c *collector) next(t testing.TB, kind string) event.Event {
-	t.Helper()
-	deadline := time.After(5 * time.Second)
-	for {
-		select {
-		case e := <-c.c:
-			checkDeclared(t, e)
-			if e.Kind == kind {
-				e.Render()
-				return e
-			}
-		case <-deadline:
-			t.Fatalf("no %s event within 5s", kind)
-			return event.Event{}
-		}
-	}
-}
+func newCollector() *collector { return eventtest.New(&Spec) }
 
 // checkDeclared checks an event's kind and attributes are declared in
 // Spec.Events, as lab files are validated against them.
@@ -115,20 +87,6 @@ func checkDeclared(t testing.TB, e event.Event) {
 	for k := range e.Attrs {
 		if !es.HasAttr(k) {
 			t.Errorf("%s: attribute %q is not declared", e.Kind, k)
-		}
-	}
-}
-
-// all returns the events published so far.
-func (c *collector) all() []event.Event {
-	var out []event.Event
-	for {
-		select {
-		case e := <-c.c:
-			e.Render()
-			out = append(out, e)
-		default:
-			return out
 		}
 	}
 }

@@ -68,12 +68,12 @@ func TestStart(t *testing.T) {
 	w.starttls()
 	w.script("C: USER carol", "S: +OK*", "C: PASS secret", "S: +OK carol's maildrop has 2 messages*",
 		"C: STAT", "S: +OK 2 *", "C: TOP 1 0", "S: +OK*", "M: *", "C: RETR 2", "S: +OK*", "M: *", "C: QUIT", "S: +OK*")
-	e := col.next(t, KindConnect)
+	e := col.Next(t, KindConnect)
 	if host, _, _ := net.SplitHostPort(e.Client); host != "127.0.0.1" {
 		t.Errorf("client %q", e.Client)
 	}
-	wantAttrs(t, col.next(t, KindTop), map[string]string{"subject": "Bienvenue dans votre boîte aux lettres du labo"})
-	e = col.next(t, KindRetr)
+	wantAttrs(t, col.Next(t, KindTop), map[string]string{"subject": "Bienvenue dans votre boîte aux lettres du labo"})
+	e = col.Next(t, KindRetr)
 	if e.Attrs["subject"] == "" || e.Attrs["message_id"] == "" || strings.ContainsAny(e.Attrs["message_id"], "<>") {
 		t.Errorf("retr attrs %v", e.Attrs)
 	}
@@ -128,7 +128,7 @@ func TestShutdown(t *testing.T) {
 	if got := inboxUIDs(t, f.st, "bob"); len(got) != 1 {
 		t.Errorf("INBOX after shutdown: %v", got)
 	}
-	wantAttrs(t, f.events.next(t, KindDisconnect), map[string]string{"reason": "shutdown"})
+	wantAttrs(t, f.events.Next(t, KindDisconnect), map[string]string{"reason": "shutdown"})
 	if _, err := net.DialTimeout("tcp", ln.Addr().String(), time.Second); err == nil {
 		t.Error("still accepting after shutdown")
 	}
@@ -150,7 +150,7 @@ func TestShutdownStopsDelay(t *testing.T) {
 	in := serveListener(f.srv, ln)
 	w := dial(t, ln.Addr().String())
 	w.script("C: USER bob", "S: +OK*", "C: PASS x", "S: -ERR [AUTH]*", "C: USER bob", "S: +OK*", "C: PASS y")
-	f.events.next(t, KindLogin) // the first failure; the second waits an hour
+	f.events.Next(t, KindLogin) // the first failure; the second waits an hour
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := in.Shutdown(ctx); err != nil {
@@ -162,7 +162,7 @@ func TestShutdownStopsDelay(t *testing.T) {
 		t.Errorf("after shutdown: %q", l)
 	}
 	w.closed()
-	wantAttrs(t, f.events.next(t, KindDisconnect), map[string]string{"reason": "shutdown"})
+	wantAttrs(t, f.events.Next(t, KindDisconnect), map[string]string{"reason": "shutdown"})
 }
 
 // TestMaxConns checks connections over the limit are told to come back.
@@ -181,7 +181,7 @@ func TestMaxConns(t *testing.T) {
 	over.script("S: -ERR [SYS/TEMP] too many connections; try again later", "EOF")
 	// A slot comes back when a session ends.
 	a.script("C: QUIT", "S: +OK bye", "EOF")
-	f.events.next(t, KindQuit)
+	f.events.Next(t, KindQuit)
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		c, err := net.Dial("tcp", addr)

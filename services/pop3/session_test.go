@@ -224,7 +224,7 @@ func TestUpdate(t *testing.T) {
 	w.login("bob", "builder")
 	w.script("C: DELE 1", "S: +OK*", "C: DELE 3", "S: +OK*")
 	w.c.Close()
-	e := f.events.next(t, KindDisconnect)
+	e := f.events.Next(t, KindDisconnect)
 	wantAttrs(t, e, map[string]string{"user": "bob", "reason": "closed", "kept": "2"})
 	if !strings.Contains(e.Transcript, "!! the session ended without QUIT: 2 messages marked deleted kept") {
 		t.Errorf("transcript:\n%s", e.Transcript)
@@ -238,7 +238,7 @@ func TestUpdate(t *testing.T) {
 	w.login("bob", "builder")
 	w.script("C: DELE 1", "S: +OK*", "C: DELE 2", "S: +OK*", "C: RSET", "S: +OK maildrop has 3 messages*",
 		"C: DELE 2", "S: +OK*", "C: QUIT", "S: +OK bye (1 message deleted, 2 left)", "EOF")
-	wantAttrs(t, f.events.next(t, KindQuit), map[string]string{"user": "bob", "deleted": "1", "state": "update", "result": "ok"})
+	wantAttrs(t, f.events.Next(t, KindQuit), map[string]string{"user": "bob", "deleted": "1", "state": "update", "result": "ok"})
 	if got := inboxUIDs(t, f.st, "bob"); fmt.Sprint(got) != fmt.Sprint([]uint32{uids[0], uids[2]}) {
 		t.Fatalf("after QUIT the INBOX holds %v, want %v", got, []uint32{uids[0], uids[2]})
 	}
@@ -258,7 +258,7 @@ func TestUpdate(t *testing.T) {
 	}
 	w.script("C: RETR 1", "S: -ERR message 1 is gone: another client removed it",
 		"C: DELE 1", "S: +OK*", "C: DELE 2", "S: +OK*", "C: QUIT", "S: +OK bye (1 message deleted, 0 left)", "EOF")
-	e = f.events.next(t, KindQuit)
+	e = f.events.Next(t, KindQuit)
 	wantAttrs(t, e, map[string]string{"deleted": "1"})
 	if !strings.Contains(e.Transcript, "!! 1 message marked deleted had already been removed by another client") {
 		t.Errorf("transcript:\n%s", e.Transcript)
@@ -300,21 +300,21 @@ func TestLock(t *testing.T) {
 
 	first := dial(t, addr)
 	first.login("bob", "builder")
-	f.events.next(t, KindLogin)
+	f.events.Next(t, KindLogin)
 	second := dial(t, addr)
 	second.script("C: USER bob", "S: +OK*", "C: PASS builder", "S: -ERR [IN-USE] maildrop already locked*")
-	wantAttrs(t, f.events.next(t, KindLogin), map[string]string{"user": "bob", "result": "in-use", "mechanism": "USER"})
+	wantAttrs(t, f.events.Next(t, KindLogin), map[string]string{"user": "bob", "result": "in-use", "mechanism": "USER"})
 	// Another user is not affected, and the refused session may try again.
 	other := dial(t, addr)
 	other.login("alice", "wonderland")
 
 	first.script("C: QUIT", "S: +OK*", "EOF")
-	f.events.next(t, KindQuit)
+	f.events.Next(t, KindQuit)
 	second.login("bob", "builder")
 
 	// Released when the connection drops.
 	second.c.Close()
-	f.events.next(t, KindDisconnect)
+	f.events.Next(t, KindDisconnect)
 	third := dial(t, addr)
 	third.login("bob", "builder")
 
@@ -338,11 +338,11 @@ func TestAPOP(t *testing.T) {
 	w.script("C: APOP alice "+digest("wrong"), "S: -ERR [AUTH] invalid user name or password",
 		"C: APOP nobody "+digest("wonderland"), "S: -ERR [AUTH] invalid user name or password",
 		"C: APOP alice "+strings.ToUpper(digest("wonderland")), "S: +OK alice's maildrop has 1 message*")
-	e := f.events.next(t, KindLogin)
+	e := f.events.Next(t, KindLogin)
 	wantAttrs(t, e, map[string]string{"user": "alice", "mechanism": "APOP", "result": "failed"})
-	e = f.events.next(t, KindLogin)
+	e = f.events.Next(t, KindLogin)
 	wantAttrs(t, e, map[string]string{"user": "nobody", "result": "failed"})
-	e = f.events.next(t, KindLogin)
+	e = f.events.Next(t, KindLogin)
 	wantAttrs(t, e, map[string]string{"user": "alice", "mechanism": "APOP", "result": "ok", "tls": "false", "messages": "1"})
 	// APOP never sends the password: no warning.
 	if strings.Contains(e.Transcript, "clear text") {
@@ -363,13 +363,13 @@ func TestSTLS(t *testing.T) {
 
 	w := dial(t, addr)
 	w.starttls()
-	wantAttrs(t, f.events.next(t, KindSTLS), map[string]string{"result": "ok"})
+	wantAttrs(t, f.events.Next(t, KindSTLS), map[string]string{"result": "ok"})
 	w.script("C: CAPA", "S: +OK*", "M: TOP|UIDL|USER|SASL PLAIN|RESP-CODES|AUTH-RESP-CODE|PIPELINING|EXPIRE NEVER|LOGIN-DELAY 0|IMPLEMENTATION Protolab",
 		"C: STLS", "S: -ERR TLS is already on")
-	wantAttrs(t, f.events.next(t, KindCapa), map[string]string{"tls": "true", "stls": "false"})
-	wantAttrs(t, f.events.next(t, KindSTLS), map[string]string{"result": "refused"})
+	wantAttrs(t, f.events.Next(t, KindCapa), map[string]string{"tls": "true", "stls": "false"})
+	wantAttrs(t, f.events.Next(t, KindSTLS), map[string]string{"result": "refused"})
 	w.login("bob", "builder")
-	e := f.events.next(t, KindLogin)
+	e := f.events.Next(t, KindLogin)
 	wantAttrs(t, e, map[string]string{"user": "bob", "result": "ok", "tls": "true"})
 	if strings.Contains(e.Transcript, "clear text") || !strings.Contains(e.Transcript, "!! TLS is on: TLS 1.3") {
 		t.Errorf("transcript:\n%s", e.Transcript)
@@ -398,9 +398,9 @@ func TestSTLS(t *testing.T) {
 	}
 	w.c, w.r = tc, newReader(tc)
 	w.script("C: STAT", "S: -ERR STAT is only allowed after login*", "C: PASS builder", "S: -ERR send USER first, then PASS")
-	e = f.events.next(t, KindSTLS)
+	e = f.events.Next(t, KindSTLS)
 	for e.Attrs["result"] != "ok" {
-		e = f.events.next(t, KindSTLS)
+		e = f.events.Next(t, KindSTLS)
 	}
 	if !strings.Contains(e.Transcript, "!! 24 octets sent after STLS and before the handshake were discarded") {
 		t.Errorf("transcript:\n%s", e.Transcript)
@@ -410,7 +410,7 @@ func TestSTLS(t *testing.T) {
 	w = dial(t, addr)
 	w.script("C: STLS", "S: +OK*", "C: this is not a TLS client hello")
 	w.closed()
-	wantAttrs(t, f.events.next(t, KindDisconnect), map[string]string{"reason": "tls"})
+	wantAttrs(t, f.events.Next(t, KindDisconnect), map[string]string{"reason": "tls"})
 
 	// No certificate: no STLS.
 	f3 := newFixture(t, testConfig())
@@ -444,7 +444,7 @@ func TestRetrExact(t *testing.T) {
 	if got := unstuff(raw); got != msg {
 		t.Errorf("RETR differs from the delivered message:\n got %q\nwant %q", got, msg)
 	}
-	e := f.events.next(t, KindRetr)
+	e := f.events.Next(t, KindRetr)
 	wantAttrs(t, e, map[string]string{"user": "bob", "msg": "1", "uid": strconv.FormatUint(uint64(uid), 10),
 		"size": strconv.Itoa(len(msg)), "subject": "café and dots", "message_id": "dots@lab.test"})
 	if !strings.Contains(e.Transcript, fmt.Sprintf("C: RETR 1\nS: +OK %d octets\nS: <message of %d octets>\nS: .\n", len(msg), len(msg))) ||
@@ -468,7 +468,7 @@ func TestRetrExact(t *testing.T) {
 		if got := unstuff(readRawDot(t, w)); got != tc.want {
 			t.Errorf("TOP 1 %d:\n got %q\nwant %q", tc.lines, got, tc.want)
 		}
-		wantAttrs(t, f.events.next(t, KindTop), map[string]string{"msg": "1", "lines": strconv.Itoa(tc.lines), "subject": "café and dots"})
+		wantAttrs(t, f.events.Next(t, KindTop), map[string]string{"msg": "1", "lines": strconv.Itoa(tc.lines), "subject": "café and dots"})
 	}
 
 	// A message without a final CRLF gets one before the dot.
@@ -573,9 +573,9 @@ func TestAuthDelay(t *testing.T) {
 		t.Errorf("three failed logins answered in %s, expected at least 50ms of delays", el)
 	}
 	for i := 0; i < 3; i++ {
-		wantAttrs(t, f.events.next(t, KindLogin), map[string]string{"user": "bob", "result": "failed"})
+		wantAttrs(t, f.events.Next(t, KindLogin), map[string]string{"user": "bob", "result": "failed"})
 	}
-	wantAttrs(t, f.events.next(t, KindDisconnect), map[string]string{"reason": "auth-failures", "user": ""})
+	wantAttrs(t, f.events.Next(t, KindDisconnect), map[string]string{"reason": "auth-failures", "user": ""})
 }
 
 // TestIdle checks the autologout.
@@ -587,7 +587,7 @@ func TestIdle(t *testing.T) {
 	w := f.pipe(t)
 	w.login("bob", "builder")
 	w.script("C: DELE 1", "S: +OK*", "S: -ERR autologout: no command for 50ms; nothing was deleted", "EOF")
-	wantAttrs(t, f.events.next(t, KindDisconnect), map[string]string{"user": "bob", "reason": "idle", "kept": "1"})
+	wantAttrs(t, f.events.Next(t, KindDisconnect), map[string]string{"user": "bob", "reason": "idle", "kept": "1"})
 	if got := inboxUIDs(t, f.st, "bob"); len(got) != 1 {
 		t.Errorf("INBOX after autologout: %v", got)
 	}
@@ -607,7 +607,7 @@ func TestLongLines(t *testing.T) {
 		io.WriteString(w.c, strings.Repeat("B", maxDiscardBytes+5000))
 	}()
 	w.script("S: -ERR line far too long; closing the connection", "EOF")
-	wantAttrs(t, f.events.next(t, KindDisconnect), map[string]string{"reason": "bad-commands"})
+	wantAttrs(t, f.events.Next(t, KindDisconnect), map[string]string{"reason": "bad-commands"})
 }
 
 // TestEvents checks the events of a whole session, in order, with their
@@ -650,7 +650,7 @@ func TestEvents(t *testing.T) {
 	var got []string
 	var events = map[string]string{}
 	for range want {
-		e := <-f.events.c
+		e := <-f.events.C()
 		e.Render()
 		checkDeclared(t, e)
 		got = append(got, e.Kind)
@@ -716,7 +716,7 @@ func TestPanic(t *testing.T) {
 	w.login("bob", "builder")
 	w.send("RETR 1")
 	w.closed()
-	wantAttrs(t, f.events.next(t, KindDisconnect), map[string]string{"reason": "error", "user": "bob"})
+	wantAttrs(t, f.events.Next(t, KindDisconnect), map[string]string{"reason": "error", "user": "bob"})
 	// The lock was released and the server still serves.
 	w = dial(t, addr)
 	w.login("bob", "builder")

@@ -25,9 +25,9 @@ func TestSolve(t *testing.T) {
 		t.Fatalf("session: %v", err)
 	}
 	for _, k := range []string{KindLogin, KindStat, KindList, KindUIDL, KindRetr, KindTop, KindDele} {
-		col.next(t, k)
+		col.Next(t, k)
 	}
-	wantAttrs(t, col.next(t, KindDisconnect), map[string]string{"kept": "1"})
+	wantAttrs(t, col.Next(t, KindDisconnect), map[string]string{"kept": "1"})
 	if n := len(inboxUIDs(t, st, "bob")); n != 3 {
 		t.Fatalf("%d messages after a session without QUIT", n)
 	}
@@ -36,10 +36,10 @@ func TestSolve(t *testing.T) {
 	if err := run(map[string]string{"user": "bob", "password": "builder", "stls": "true", "commands": "RETR last,LIST last,DELE last,NOOP,RSET,DELE last,capa,quit"}); err != nil {
 		t.Fatalf("session: %v", err)
 	}
-	wantAttrs(t, col.next(t, KindSTLS), map[string]string{"result": "ok"})
-	wantAttrs(t, col.next(t, KindLogin), map[string]string{"tls": "true", "result": "ok"})
-	wantAttrs(t, col.next(t, KindRetr), map[string]string{"msg": "3", "subject": "three"})
-	wantAttrs(t, col.next(t, KindQuit), map[string]string{"deleted": "1", "state": "update"})
+	wantAttrs(t, col.Next(t, KindSTLS), map[string]string{"result": "ok"})
+	wantAttrs(t, col.Next(t, KindLogin), map[string]string{"tls": "true", "result": "ok"})
+	wantAttrs(t, col.Next(t, KindRetr), map[string]string{"msg": "3", "subject": "three"})
+	wantAttrs(t, col.Next(t, KindQuit), map[string]string{"deleted": "1", "state": "update"})
 	if n := len(inboxUIDs(t, st, "bob")); n != 2 {
 		t.Fatalf("%d messages after DELE last and QUIT", n)
 	}
@@ -48,7 +48,7 @@ func TestSolve(t *testing.T) {
 		if err := run(map[string]string{"user": "bob", "password": "builder", "auth": auth, "commands": "QUIT"}); err != nil {
 			t.Errorf("auth %s: %v", auth, err)
 		}
-		wantAttrs(t, col.next(t, KindLogin), map[string]string{"mechanism": map[string]string{"apop": "APOP", "plain": "PLAIN", "USER": "USER"}[auth], "result": "ok"})
+		wantAttrs(t, col.Next(t, KindLogin), map[string]string{"mechanism": map[string]string{"apop": "APOP", "plain": "PLAIN", "USER": "USER"}[auth], "result": "ok"})
 	}
 	if err := run(map[string]string{"user": "alice", "password": "wonderland"}); err != nil {
 		t.Errorf("no commands: %v", err)

@@ -81,9 +81,9 @@ func TestSwaks(t *testing.T) {
 				t.Errorf("swaks:\n%s", out)
 			}
 			if tt.mech != "" {
-				wantAttrs(t, lb.events.next(t, KindAuth), map[string]string{"mechanism": tt.mech, "result": "ok"})
+				wantAttrs(t, lb.events.Next(t, KindAuth), map[string]string{"mechanism": tt.mech, "result": "ok"})
 			}
-			wantAttrs(t, lb.events.next(t, KindDelivered), tt.want)
+			wantAttrs(t, lb.events.Next(t, KindDelivered), tt.want)
 		})
 	}
 	t.Run("relay denied", func(t *testing.T) {
@@ -93,7 +93,7 @@ func TestSwaks(t *testing.T) {
 		if err == nil || !strings.Contains(string(out), "554 5.7.1 <someone@example.com>: Relay access denied") {
 			t.Errorf("swaks: %v\n%s", err, out)
 		}
-		wantAttrs(t, lb.events.next(t, KindRcpt), map[string]string{"reason": "relay-denied"})
+		wantAttrs(t, lb.events.Next(t, KindRcpt), map[string]string{"reason": "relay-denied"})
 	})
 	if n := len(lb.inbox(t, "bob")); n != 5 {
 		t.Errorf("bob has %d messages, want 5", n)
@@ -128,7 +128,7 @@ func TestCurl(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			run(t, "", "curl", tt.args...)
-			d := lb.events.next(t, KindDelivered)
+			d := lb.events.Next(t, KindDelivered)
 			wantAttrs(t, d, tt.want)
 			wantAttrs(t, d, map[string]string{"subject": "from curl", "ehlo": "EHLO"})
 		})
@@ -188,10 +188,10 @@ print("done")
 	if !strings.Contains(out, "refused 535") || !strings.Contains(out, "sender refused 530") || !strings.Contains(out, "done") {
 		t.Errorf("python:\n%s", out)
 	}
-	wantAttrs(t, lb.events.next(t, KindDelivered), map[string]string{"listener": "smtp", "subject": "from python", "tls": "false"})
-	wantAttrs(t, lb.events.next(t, KindAuth), map[string]string{"result": "ok", "user": "alice", "tls": "true"})
-	wantAttrs(t, lb.events.next(t, KindDelivered), map[string]string{"listener": "submission", "subject": "from python over TLS", "tls": "true", "auth_user": "alice"})
-	wantAttrs(t, lb.events.next(t, KindAuth), map[string]string{"result": "failed", "user": "alice", "tls": "false"})
+	wantAttrs(t, lb.events.Next(t, KindDelivered), map[string]string{"listener": "smtp", "subject": "from python", "tls": "false"})
+	wantAttrs(t, lb.events.Next(t, KindAuth), map[string]string{"result": "ok", "user": "alice", "tls": "true"})
+	wantAttrs(t, lb.events.Next(t, KindDelivered), map[string]string{"listener": "submission", "subject": "from python over TLS", "tls": "true", "auth_user": "alice"})
+	wantAttrs(t, lb.events.Next(t, KindAuth), map[string]string{"result": "failed", "user": "alice", "tls": "false"})
 	msgs := lb.inbox(t, "bob")
 	if len(msgs) != 2 || !strings.Contains(string(msgs[0]), "\r\n.dot line\r\n") {
 		t.Errorf("bob's INBOX: %q", msgs)
@@ -219,7 +219,7 @@ func TestNetcat(t *testing.T) {
 			if !strings.Contains(out, "250 2.0.0 Ok: queued as") || !strings.Contains(out, "221 2.0.0 Bye") {
 				t.Errorf("nc:\n%s", out)
 			}
-			d := lb.events.next(t, KindDelivered)
+			d := lb.events.Next(t, KindDelivered)
 			wantAttrs(t, d, map[string]string{"subject": "typed by hand", "bare_lf": tt.bareLF, "typed": tt.bareLF})
 		})
 	}
@@ -275,7 +275,7 @@ func TestTelnet(t *testing.T) {
 		}
 		expect(s.code)
 	}
-	wantAttrs(t, lb.events.next(t, KindDelivered), map[string]string{"subject": "by telnet", "bare_lf": "false", "ehlo": "HELO"})
+	wantAttrs(t, lb.events.Next(t, KindDelivered), map[string]string{"subject": "by telnet", "bare_lf": "false", "ehlo": "HELO"})
 	msgs := lb.inbox(t, "bob")
 	if len(msgs) != 1 || afterReceived(t, msgs[0]) != "Subject: by telnet\r\n\r\nHello Bob\r\n" {
 		t.Errorf("bob's INBOX: %q", msgs)

@@ -17,6 +17,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"protolab/internal/event"
+	"protolab/internal/eventtest"
 	"protolab/internal/service"
 	"protolab/services/mailstore"
 )
@@ -46,55 +47,11 @@ func newStore(t testing.TB, opts mailstore.Options) *mailstore.Store {
 	return st
 }
 
-// collector is a Publisher for tests: it keeps every event, in order.
-type collector struct {
-	c chan event.Event
-}
+// collector keeps the events a test's server publishes, and checks them
+// against Spec.Events.
+type collector = eventtest.Collector
 
-func newCollector() *collector { return &collector{c: make(chan event.Event, 10000)} }
-
-func (c *collector) Publish(e event.Event) {
-	select {
-	case c.c <- e:
-	default:
-		panic("test collector full")
-	}
-}
-
-// next returns the next event of the given kind, waiting up to 5 s; the
-// events of other kinds before it are dropped.
-func (c *collector) next(t testing.TB, kind string) event.Event {
-	t.Helper()
-	deadline := time.After(5 * time.Second)
-	for {
-		select {
-		case e := <-c.c:
-			if e.Kind == kind {
-				e.Render()
-				return e
-			}
-		case <-deadline:
-			t.Fatalf("no %s event within 5s", kind)
-			return event.Event{}
-		}
-	}
-}
-
-// none checks that no event of the kind is waiting (all published events
-// of a session are in before its QUIT reply).
-func (c *collector) none(t testing.TB, kind string) {
-	t.Helper()
-	for {
-		select {
-		case e := <-c.c:
-			if e.Kind == kind {
-				t.Fatalf("unexpected %s event: %s", kind, e.Summary())
-			}
-		default:
-			return
-		}
-	}
-}
+func newCollector() *collector { return eventtest.New(&Spec) }
 
 // clock is a settable clock for the knobs.
 type clock struct{ ns atomic.Int64 }

@@ -70,15 +70,15 @@ func TestMXAcceptsMailForTheDomainWithoutLogin(t *testing.T) {
 		t.Errorf("alice has %d messages, want 0", n)
 	}
 
-	e := lb.events.next(t, KindConnect)
+	e := lb.events.Next(t, KindConnect)
 	wantAttrs(t, e, map[string]string{"listener": "smtp"})
 	if !strings.Contains(e.Transcript, "S: 220 mail.lab.test ESMTP") {
 		t.Errorf("connect transcript: %q", e.Transcript)
 	}
-	wantAttrs(t, lb.events.next(t, KindEHLO), map[string]string{"listener": "smtp", "verb": "EHLO", "hostname": "learner.lab.test", "tls": "false"})
-	wantAttrs(t, lb.events.next(t, KindMail), map[string]string{"from": "x@example.net", "auth_user": "", "result": "accepted", "code": "250"})
-	wantAttrs(t, lb.events.next(t, KindRcpt), map[string]string{"to": "bob@lab.test", "domain": "lab.test", "local": "bob", "result": "accepted", "code": "250", "reason": ""})
-	d := lb.events.next(t, KindDelivered)
+	wantAttrs(t, lb.events.Next(t, KindEHLO), map[string]string{"listener": "smtp", "verb": "EHLO", "hostname": "learner.lab.test", "tls": "false"})
+	wantAttrs(t, lb.events.Next(t, KindMail), map[string]string{"from": "x@example.net", "auth_user": "", "result": "accepted", "code": "250"})
+	wantAttrs(t, lb.events.Next(t, KindRcpt), map[string]string{"to": "bob@lab.test", "domain": "lab.test", "local": "bob", "result": "accepted", "code": "250", "reason": ""})
+	d := lb.events.Next(t, KindDelivered)
 	wantAttrs(t, d, map[string]string{
 		"listener": "smtp", "from": "x@example.net", "to": "bob@lab.test", "rcpt_count": "1",
 		"subject": "Café au lait", "message_id": "m1.2026@example.net", "size": fmt.Sprint(len(message)),
@@ -118,7 +118,7 @@ func TestRecipients(t *testing.T) {
 			if !strings.HasPrefix(lines[0], tt.reply) {
 				t.Errorf("RCPT TO:<%s> answered %q, want %q", tt.rcpt, lines[0], tt.reply)
 			}
-			e := lb.events.next(t, KindRcpt)
+			e := lb.events.Next(t, KindRcpt)
 			result := "rejected"
 			if tt.reason == "" {
 				result = "accepted"
@@ -141,11 +141,11 @@ func TestSubmissionRequiresAuth(t *testing.T) {
 	if got := w.do("MAIL FROM:<alice@lab.test>", 530); !strings.HasPrefix(got, "530 5.7.0 Authentication required") {
 		t.Errorf("MAIL before AUTH: %q", got)
 	}
-	wantAttrs(t, lb.events.next(t, KindMail), map[string]string{"listener": "submission", "from": "alice@lab.test", "result": "rejected", "code": "530", "auth_user": ""})
+	wantAttrs(t, lb.events.Next(t, KindMail), map[string]string{"listener": "submission", "from": "alice@lab.test", "result": "rejected", "code": "530", "auth_user": ""})
 	w.do("RCPT TO:<bob@lab.test>", 502)
-	wantAttrs(t, lb.events.next(t, KindRcpt), map[string]string{"listener": "submission", "result": "rejected", "code": "502", "reason": "auth-required"})
+	wantAttrs(t, lb.events.Next(t, KindRcpt), map[string]string{"listener": "submission", "result": "rejected", "code": "502", "reason": "auth-required"})
 	w.do("DATA", 502)
-	wantAttrs(t, lb.events.next(t, KindRejected), map[string]string{"code": "502", "reason": "no-recipients"})
+	wantAttrs(t, lb.events.Next(t, KindRejected), map[string]string{"code": "502", "reason": "no-recipients"})
 	w.do("QUIT", 221)
 	if n := len(lb.inbox(t, "bob")); n != 0 {
 		t.Errorf("bob has %d messages", n)
@@ -252,7 +252,7 @@ func TestAuth(t *testing.T) {
 					t.Fatalf("%q answered %q, want %q", d[0], lines[0], d[1])
 				}
 			}
-			e := lb.events.next(t, KindAuth)
+			e := lb.events.Next(t, KindAuth)
 			wantAttrs(t, e, map[string]string{"listener": "submission", "mechanism": tt.mechanism, "user": tt.user, "result": tt.result, "tls": "false"})
 			if tt.result == "ok" || strings.HasPrefix(tt.name, "login wrong") {
 				if e.Attrs["warning"] != clearTextWarning {
@@ -291,15 +291,15 @@ func TestSubmissionSendsAsTheUserOnly(t *testing.T) {
 			t.Errorf("reply %q lacks %q", got, want)
 		}
 	}
-	wantAttrs(t, lb.events.next(t, KindMail), map[string]string{"from": "bob@lab.test", "auth_user": "alice", "result": "rejected", "code": "553"})
+	wantAttrs(t, lb.events.Next(t, KindMail), map[string]string{"from": "bob@lab.test", "auth_user": "alice", "result": "rejected", "code": "553"})
 	w.do("MAIL FROM:<ALICE@lab.test>", 250)
 	w.do("RCPT TO:<friend@example.org>", 554)
-	wantAttrs(t, lb.events.next(t, KindRcpt), map[string]string{"reason": "relay-denied", "code": "554"})
+	wantAttrs(t, lb.events.Next(t, KindRcpt), map[string]string{"reason": "relay-denied", "code": "554"})
 	w.do("RCPT TO:<bob@lab.test>", 250)
 	w.do("DATA", 354)
 	w.raw(stuffed("Subject: hi\r\n\r\nhello\r\n"))
 	w.expect(250)
-	d := lb.events.next(t, KindDelivered)
+	d := lb.events.Next(t, KindDelivered)
 	wantAttrs(t, d, map[string]string{"listener": "submission", "auth_user": "alice", "from": "ALICE@lab.test", "subject": "hi", "message_id": "", "tls": "false"})
 	msgs := lb.inbox(t, "bob")
 	if len(msgs) != 1 || !strings.Contains(string(msgs[0]), "(Authenticated sender: alice)\r\n\tby mail.lab.test (Protolab) with ESMTPA id ") {
@@ -317,7 +317,7 @@ func TestSTARTTLSThenAuth(t *testing.T) {
 	}
 	w.do("AUTH PLAIN "+plain("alice", "wonderland"), 538)
 	w.startTLS()
-	st := lb.events.next(t, KindSTARTTLS)
+	st := lb.events.Next(t, KindSTARTTLS)
 	wantAttrs(t, st, map[string]string{"listener": "submission", "result": "ok", "version": "TLS1.3"})
 	// The session starts afresh: EHLO first.
 	w.do("MAIL FROM:<alice@lab.test>", 502)
@@ -328,7 +328,7 @@ func TestSTARTTLSThenAuth(t *testing.T) {
 	}
 	w.do("STARTTLS", 502)
 	w.do("AUTH PLAIN "+plain("alice", "wonderland"), 235)
-	a := lb.events.next(t, KindAuth)
+	a := lb.events.Next(t, KindAuth)
 	wantAttrs(t, a, map[string]string{"result": "ok", "tls": "true", "user": "alice"})
 	if _, ok := a.Attrs["warning"]; ok {
 		t.Errorf("a login over TLS carries a warning: %v", a.Attrs)
@@ -342,7 +342,7 @@ func TestSTARTTLSThenAuth(t *testing.T) {
 	w.do("DATA", 354)
 	w.raw(stuffed(message))
 	w.expect(250)
-	d := lb.events.next(t, KindDelivered)
+	d := lb.events.Next(t, KindDelivered)
 	wantAttrs(t, d, map[string]string{"tls": "true", "auth_user": "alice", "ehlo": "EHLO"})
 	w.do("QUIT", 221)
 	msgs := lb.inbox(t, "bob")
@@ -364,11 +364,11 @@ func TestSTARTTLSDiscardsWhatCameWithIt(t *testing.T) {
 		t.Fatalf("first reply over TLS: %q (the injected command was answered?)", lines)
 	}
 	w.do("QUIT", 221)
-	e := lb.events.next(t, KindSTARTTLS)
+	e := lb.events.Next(t, KindSTARTTLS)
 	if !strings.Contains(e.Transcript, "bytes sent after STARTTLS, before the TLS handshake, were discarded") {
 		t.Errorf("transcript:\n%s", e.Transcript)
 	}
-	lb.events.none(t, KindMail)
+	lb.events.None(t, KindMail)
 }
 
 func TestSTARTTLSFailedHandshake(t *testing.T) {
@@ -377,7 +377,7 @@ func TestSTARTTLSFailedHandshake(t *testing.T) {
 	w.do("EHLO learner.lab.test", 250)
 	w.do("STARTTLS", 220)
 	w.raw("EHLO not-tls.lab.test\r\n")
-	e := lb.events.next(t, KindSTARTTLS)
+	e := lb.events.Next(t, KindSTARTTLS)
 	wantAttrs(t, e, map[string]string{"result": "failed"})
 	w.closed()
 }
@@ -395,14 +395,14 @@ func TestMXOffersNoAuth(t *testing.T) {
 	if _, port := splitHostPort(t, lb.sub); !strings.Contains(got, fmt.Sprintf("submission port (%d)", port)) {
 		t.Errorf("AUTH on the MX: %q", got)
 	}
-	e := lb.events.next(t, KindAuth)
+	e := lb.events.Next(t, KindAuth)
 	wantAttrs(t, e, map[string]string{"listener": "smtp", "result": "failed", "code": "502", "warning": clearTextWarning})
 	w.do("VRFY bob", 252)
 	w.raw("BDAT 5 LAST\r\nhello")
 	w.expect(502)
 	w.do("NOOP", 250)
 	w.do("HELO old.lab.test", 250)
-	wantAttrs(t, lb.events.next(t, KindEHLO), map[string]string{"verb": "HELO", "hostname": "old.lab.test"})
+	wantAttrs(t, lb.events.Next(t, KindEHLO), map[string]string{"verb": "HELO", "hostname": "old.lab.test"})
 	w.do("QUIT", 221)
 }
 
@@ -420,7 +420,7 @@ func TestSizeLimit(t *testing.T) {
 	if !strings.HasPrefix(got, "552 5.3.4 Message too big: the limit is 1024 bytes") {
 		t.Errorf("reply: %q", got)
 	}
-	wantAttrs(t, lb.events.next(t, KindRejected), map[string]string{"code": "552", "reason": "too-big"})
+	wantAttrs(t, lb.events.Next(t, KindRejected), map[string]string{"code": "552", "reason": "too-big"})
 	// The session goes on, and a message within the limit passes.
 	w.do("MAIL FROM:<x@example.net>", 250)
 	w.do("RCPT TO:<bob@lab.test>", 250)
@@ -443,7 +443,7 @@ func TestDisconnectInsideDataStoresNothing(t *testing.T) {
 	w.do("DATA", 354)
 	w.raw("Subject: cut\r\n\r\nhalf a message\r\n")
 	w.conn.Close()
-	e := lb.events.next(t, KindRejected)
+	e := lb.events.Next(t, KindRejected)
 	wantAttrs(t, e, map[string]string{"reason": "disconnected", "code": ""})
 	if !strings.Contains(e.Transcript, "the client went away inside DATA") {
 		t.Errorf("transcript:\n%s", e.Transcript)
@@ -461,13 +461,13 @@ func TestTooManyRecipients(t *testing.T) {
 	w.do("RCPT TO:<bob@lab.test>", 250)
 	w.do("RCPT TO:<alice@lab.test>", 250)
 	w.do("RCPT TO:<bob@lab.test>", 452)
-	lb.events.next(t, KindRcpt)
-	lb.events.next(t, KindRcpt)
-	wantAttrs(t, lb.events.next(t, KindRcpt), map[string]string{"to": "bob@lab.test", "result": "rejected", "code": "452", "reason": "too-many-recipients"})
+	lb.events.Next(t, KindRcpt)
+	lb.events.Next(t, KindRcpt)
+	wantAttrs(t, lb.events.Next(t, KindRcpt), map[string]string{"to": "bob@lab.test", "result": "rejected", "code": "452", "reason": "too-many-recipients"})
 	w.do("DATA", 354)
 	w.raw(stuffed("Subject: two\r\n\r\nto both\r\n"))
 	w.expect(250)
-	d := lb.events.next(t, KindDelivered)
+	d := lb.events.Next(t, KindDelivered)
 	wantAttrs(t, d, map[string]string{"to": "bob@lab.test,alice@lab.test", "rcpt_count": "2"})
 	for _, u := range []string{"alice", "bob"} {
 		msgs := lb.inbox(t, u)
@@ -492,7 +492,7 @@ func TestBadCommands(t *testing.T) {
 			t.Errorf("goodbye: %q", got)
 		}
 		w.closed()
-		wantAttrs(t, lb.events.next(t, KindRejected), map[string]string{"code": "421", "reason": "too-many-errors"})
+		wantAttrs(t, lb.events.Next(t, KindRejected), map[string]string{"code": "421", "reason": "too-many-errors"})
 	})
 	t.Run("more than go-smtp tolerates", func(t *testing.T) {
 		lb := startLab(t, setup{})
@@ -535,13 +535,13 @@ func TestAuthFailuresAreSlowedDown(t *testing.T) {
 		t.Errorf("delays %v, want %v", got, want)
 	}
 	for i, d := range want {
-		e := lb.events.next(t, KindAuth)
+		e := lb.events.Next(t, KindAuth)
 		wantAttrs(t, e, map[string]string{"result": "failed", "delay": d.String()})
 		if i == 4 {
 			wantAttrs(t, e, map[string]string{"code": "421"})
 		}
 	}
-	wantAttrs(t, lb.events.next(t, KindRejected), map[string]string{"code": "421", "reason": "too-many-auth-failures"})
+	wantAttrs(t, lb.events.Next(t, KindRejected), map[string]string{"code": "421", "reason": "too-many-auth-failures"})
 
 	// The address is remembered: a new session's first failure waits too,
 	// and a success forgets it.
@@ -600,7 +600,7 @@ func TestTypedSessions(t *testing.T) {
 			w.send(".")
 			w.expect(250)
 			w.do("QUIT", 221)
-			d := lb.events.next(t, KindDelivered)
+			d := lb.events.Next(t, KindDelivered)
 			wantAttrs(t, d, map[string]string{"typed": tt.typed, "bare_lf": tt.bareLF, "ehlo": "HELO"})
 			if tt.bareLF == "true" && !strings.Contains(d.Transcript, "bare LF line ends (nc without -C) were read as CRLF") {
 				t.Errorf("transcript:\n%s", d.Transcript)
@@ -636,7 +636,7 @@ func TestBareLFInAProgramsMessageIsKept(t *testing.T) {
 	if len(msgs) != 1 || afterReceived(t, msgs[0]) != msg {
 		t.Errorf("bob's INBOX: %q", msgs)
 	}
-	wantAttrs(t, lb.events.next(t, KindDelivered), map[string]string{"typed": "false", "bare_lf": "false"})
+	wantAttrs(t, lb.events.Next(t, KindDelivered), map[string]string{"typed": "false", "bare_lf": "false"})
 }
 
 func TestPipelining(t *testing.T) {
@@ -649,9 +649,9 @@ func TestPipelining(t *testing.T) {
 	w.raw(stuffed("Subject: piped\r\n\r\nx\r\n") + "QUIT\r\n")
 	w.expect(250)
 	w.expect(221)
-	wantAttrs(t, lb.events.next(t, KindRcpt), map[string]string{"to": "nobody@lab.test", "reason": "unknown-user"})
-	wantAttrs(t, lb.events.next(t, KindRcpt), map[string]string{"to": "bob@lab.test", "result": "accepted"})
-	wantAttrs(t, lb.events.next(t, KindDelivered), map[string]string{"to": "bob@lab.test", "subject": "piped"})
+	wantAttrs(t, lb.events.Next(t, KindRcpt), map[string]string{"to": "nobody@lab.test", "reason": "unknown-user"})
+	wantAttrs(t, lb.events.Next(t, KindRcpt), map[string]string{"to": "bob@lab.test", "result": "accepted"})
+	wantAttrs(t, lb.events.Next(t, KindDelivered), map[string]string{"to": "bob@lab.test", "subject": "piped"})
 }
 
 func TestMailboxFullDeliversToNoOne(t *testing.T) {
@@ -669,7 +669,7 @@ func TestMailboxFullDeliversToNoOne(t *testing.T) {
 	if got := w.expect(552); !strings.HasPrefix(got, "552 5.2.2 <bob@lab.test>: Mailbox full") {
 		t.Errorf("reply: %q", got)
 	}
-	wantAttrs(t, lb.events.next(t, KindRejected), map[string]string{"code": "552", "reason": "mailbox-full"})
+	wantAttrs(t, lb.events.Next(t, KindRejected), map[string]string{"code": "552", "reason": "mailbox-full"})
 	if n := len(lb.inbox(t, "alice")); n != 0 {
 		t.Errorf("alice has %d messages: the delivery was not undone", n)
 	}

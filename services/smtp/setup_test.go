@@ -152,7 +152,7 @@ func TestSpecIsComplete(t *testing.T) {
 	for len(seen) < len(eventSpecs) {
 		var e event.Event
 		select {
-		case e = <-lb.events.c:
+		case e = <-lb.events.C():
 		case <-deadline:
 			t.Fatalf("kinds seen: %v; want all of %d", seen, len(eventSpecs))
 		}

@@ -37,7 +37,7 @@ func TestSolveSend(t *testing.T) {
 			if err := solveStep(t, lb, "smtp.send", tt.args); err != nil {
 				t.Fatalf("send: %v", err)
 			}
-			d := lb.events.next(t, KindDelivered)
+			d := lb.events.Next(t, KindDelivered)
 			wantAttrs(t, d, tt.want)
 			if tt.name == "MX" {
 				msgs := lb.inbox(t, "bob")
@@ -94,17 +94,17 @@ func TestSolveProbe(t *testing.T) {
 	if err := solveStep(t, lb, "smtp.probe", map[string]string{"to": "bob@lab.test, carol@lab.test,x@example.com"}); err != nil {
 		t.Fatalf("probe: %v", err)
 	}
-	wantAttrs(t, lb.events.next(t, KindMail), map[string]string{"from": "probe@example.net", "result": "accepted"})
+	wantAttrs(t, lb.events.Next(t, KindMail), map[string]string{"from": "probe@example.net", "result": "accepted"})
 	for _, w := range []map[string]string{
 		{"to": "bob@lab.test", "result": "accepted"},
 		{"to": "carol@lab.test", "reason": "unknown-user", "code": "550"},
 		{"to": "x@example.com", "reason": "relay-denied", "code": "554"},
 	} {
-		wantAttrs(t, lb.events.next(t, KindRcpt), w)
+		wantAttrs(t, lb.events.Next(t, KindRcpt), w)
 	}
 	if err := solveStep(t, lb, "smtp.probe", map[string]string{"to": "bob@lab.test", "listener": "submission", "from": "alice@lab.test"}); err != nil {
 		t.Fatalf("probe on submission: %v", err)
 	}
-	wantAttrs(t, lb.events.next(t, KindRcpt), map[string]string{"listener": "submission", "reason": "auth-required"})
-	lb.events.none(t, KindDelivered)
+	wantAttrs(t, lb.events.Next(t, KindRcpt), map[string]string{"listener": "submission", "reason": "auth-required"})
+	lb.events.None(t, KindDelivered)
 }

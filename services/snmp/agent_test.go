@@ -264,7 +264,7 @@ func TestBadCommunityAndGarbage(t *testing.T) {
 	if p := exchange(t, s, gosnmp.Version2c, "secret", gosnmp.GetRequest, nulls(".1.3.6.1.2.1.1.5.0"), 0, 0); p != nil {
 		t.Fatal("a wrong community was answered")
 	}
-	e := col.next(t, KindAuthFailure)
+	e := col.Next(t, KindAuthFailure)
 	if e.Attrs["reason"] != "bad-community" || e.Attrs["community"] != "secret" || e.Attrs["version"] != "2c" || e.Client != "127.0.0.1:40000" {
 		t.Errorf("event %v", e.Attrs)
 	}
@@ -283,7 +283,7 @@ func TestEvents(t *testing.T) {
 	s, col, _ := testServer(t, "")
 	exchange(t, s, gosnmp.Version2c, "private", gosnmp.SetRequest,
 		[]gosnmp.SnmpPDU{{Name: ".1.3.6.1.2.1.1.4.0", Type: gosnmp.OctetString, Value: "me@lab.test"}}, 0, 0)
-	e := col.next(t, KindRequest)
+	e := col.Next(t, KindRequest)
 	want := map[string]string{"version": "2c", "community": "private", "pdu": "set", "oids": ".1.3.6.1.2.1.1.4.0", "error_status": "noError", "varbinds": "1"}
 	for k, v := range want {
 		if e.Attrs[k] != v {
@@ -293,12 +293,12 @@ func TestEvents(t *testing.T) {
 	if !strings.Contains(e.Transcript, `.1.3.6.1.2.1.1.4.0 = STRING: "me@lab.test"`) || strings.Contains(e.Transcript, "private") {
 		t.Errorf("transcript (value shown, community masked):\n%s", e.Transcript)
 	}
-	e = col.next(t, KindSet)
+	e = col.Next(t, KindSet)
 	if e.Attrs["name"] != "sysContact.0" || e.Attrs["old"] != `STRING: "noc@lab.test"` || e.Attrs["new"] != `STRING: "me@lab.test"` {
 		t.Errorf("set event %v", e.Attrs)
 	}
 	exchange(t, s, gosnmp.Version1, "public", gosnmp.GetRequest, nulls(".1.3.6.1.2.1.1.9.0"), 0, 0)
-	e = col.next(t, KindRequest)
+	e = col.Next(t, KindRequest)
 	if e.Attrs["version"] != "1" || e.Attrs["error_status"] != "noSuchName" || e.Attrs["pdu"] != "get" {
 		t.Errorf("v1 request event %v", e.Attrs)
 	}

@@ -123,7 +123,7 @@ func TestNetSNMPClients(t *testing.T) {
 	deadline := time.After(5 * time.Second)
 	for len(reasons) < 5 {
 		select {
-		case e := <-r.events.c:
+		case e := <-r.events.C():
 			if e.Kind == KindAuthFailure {
 				reasons[e.Attrs["reason"]] = true
 			}
@@ -147,11 +147,11 @@ func TestNotInTimeWindow(t *testing.T) {
 	if err != nil || !strings.Contains(out, `STRING: "rtr1.lab.test"`) {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	e := r.events.next(t, KindAuthFailure)
+	e := r.events.Next(t, KindAuthFailure)
 	if e.Attrs["reason"] != "not-in-time-window" || e.Attrs["user"] != "watcher" || e.Attrs["version"] != "3" {
 		t.Errorf("event %v", e.Attrs)
 	}
-	e = r.events.next(t, KindRequest)
+	e = r.events.Next(t, KindRequest)
 	if e.Attrs["version"] != "3" || e.Attrs["user"] != "watcher" || e.Attrs["community"] != "" {
 		t.Errorf("request event %v", e.Attrs)
 	}
@@ -233,7 +233,7 @@ func TestSnmptrapdReceivesLinkDown(t *testing.T) {
 			t.Errorf("trap lacks %q: %s", w, l)
 		}
 	}
-	e := r.events.next(t, KindNotification)
+	e := r.events.Next(t, KindNotification)
 	if e.Attrs["kind"] != "trap" || e.Attrs["trap"] != "linkDown" || e.Attrs["target"] != target || e.Attrs["ifindex"] != "3" {
 		t.Errorf("event %v", e.Attrs)
 	}

@@ -3,14 +3,13 @@ package snmp
 import (
 	"context"
 	"os"
-	"sync"
 	"testing"
 	"testing/fstest"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 
-	"protolab/internal/event"
+	"protolab/internal/eventtest"
 	"protolab/internal/service"
 )
 
@@ -56,49 +55,11 @@ func loadLab(t testing.TB, extra string) *prepared {
 	return p.(*prepared)
 }
 
-// collector is a Publisher for tests: it keeps every event, in order, and
-// notes attributes the Spec does not declare.
-type collector struct {
-	c          chan event.Event
-	mu         sync.Mutex
-	undeclared []string
-}
+// collector keeps the events a test's server publishes, and checks them
+// against Spec.Events.
+type collector = eventtest.Collector
 
-func newCollector() *collector { return &collector{c: make(chan event.Event, 10000)} }
-
-func (c *collector) Publish(e event.Event) {
-	spec, ok := Spec.Event(e.Kind)
-	for k := range e.Attrs {
-		if !ok || !spec.HasAttr(k) {
-			c.mu.Lock()
-			c.undeclared = append(c.undeclared, e.Kind+" "+k)
-			c.mu.Unlock()
-		}
-	}
-	select {
-	case c.c <- e:
-	default:
-		panic("test collector full")
-	}
-}
-
-// next returns the next event of the given kind, waiting up to 5 s.
-func (c *collector) next(t testing.TB, kind string) event.Event {
-	t.Helper()
-	deadline := time.After(5 * time.Second)
-	for {
-		select {
-		case e := <-c.c:
-			if e.Kind == kind {
-				e.Render()
-				return e
-			}
-		case <-deadline:
-			t.Fatalf("no %s event within 5s", kind)
-			return event.Event{}
-		}
-	}
-}
+func newCollector() *collector { return eventtest.New(&Spec) }
 
 // running is an agent on 127.0.0.1:0 with its events.
 type running struct {
@@ -122,11 +83,7 @@ func start(t testing.TB, extra string) *running {
 		if err := inst.Shutdown(ctx); err != nil {
 			t.Errorf("shutdown: %v", err)
 		}
-		col.mu.Lock()
-		defer col.mu.Unlock()
-		if len(col.undeclared) > 0 {
-			t.Errorf("attributes not declared in Spec.Events: %v", col.undeclared)
-		}
+		col.CheckDeclared(t)
 	})
 	addr, _ := inst.Endpoints().Find("snmp", "udp")
 	return &running{inst: inst.(*instance), addr: addr, events: col}

@@ -59,7 +59,7 @@ func TestTraps(t *testing.T) {
 	if got := lines(p); got != want {
 		t.Errorf("linkDown:\n%s\nwant\n%s", got, want)
 	}
-	e := col.next(t, KindNotification)
+	e := col.Next(t, KindNotification)
 	if e.Attrs["trap"] != "linkDown" || e.Attrs["kind"] != "trap" || e.Attrs["ifindex"] != "2" || e.Attrs["target"] != pc.LocalAddr().String() {
 		t.Errorf("event %v", e.Attrs)
 	}
@@ -92,7 +92,7 @@ func TestInformAcknowledged(t *testing.T) {
 	if _, err := pc.WriteTo(out, from); err != nil {
 		t.Fatal(err)
 	}
-	e := col.next(t, KindInformAcked)
+	e := col.Next(t, KindInformAcked)
 	if e.Attrs["ifindex"] != "4" || e.Attrs["target"] != pc.LocalAddr().String() {
 		t.Errorf("event %v", e.Attrs)
 	}
@@ -103,8 +103,8 @@ func TestNoTargetNoTraps(t *testing.T) {
 	s, col, _ := testServer(t, "")
 	setAdmin(t, s, "2", 2)
 	s.wg.Wait()
-	for len(col.c) > 0 {
-		if e := <-col.c; e.Kind == KindNotification {
+	for len(col.C()) > 0 {
+		if e := <-col.C(); e.Kind == KindNotification {
 			t.Errorf("notification without a target: %v", e.Attrs)
 		}
 	}

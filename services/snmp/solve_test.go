@@ -46,7 +46,7 @@ func TestSolve(t *testing.T) {
 			}
 		})
 	}
-	e := r.events.next(t, KindSet)
+	e := r.events.Next(t, KindSet)
 	if e.Attrs["new"] != `STRING: "solver@lab.test"` {
 		t.Errorf("set event %v", e.Attrs)
 	}
