@@ -99,6 +99,15 @@ type Runtime struct {
 	// mail store that smtp, pop3 and imap all use. A service puts it there
 	// when it starts; those that require it (Spec.Requires) find it there.
 	Shared *Shared
+	// Net opens the service's sockets; nil means the host's (HostNet).
+	Net Net
+	// Advertise, when set, is the address learners reach the service at
+	// (the lab server's address in the sandbox); Endpoint uses it.
+	Advertise string
+	// Interface names the lab network's link, for a server that must be
+	// bound to one (DHCP). Empty without a lab network: DHCP then serves
+	// on loopback only.
+	Interface string
 }
 
 // EventCountsKey is where the runner puts, in Shared, an EventCounts that

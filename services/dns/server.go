@@ -56,7 +56,7 @@ func (p *prepared) Start(ctx context.Context, rt service.Runtime) (service.Insta
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	pc, ln, err := listen(ctx, rt.Bind, rt.Port("dns"))
+	pc, ln, err := listen(ctx, rt, rt.Port("dns"))
 	if err != nil {
 		return nil, err
 	}
@@ -69,8 +69,8 @@ func (p *prepared) Start(ctx context.Context, rt service.Runtime) (service.Insta
 	in := &instance{
 		done: make(chan struct{}),
 		eps: service.Endpoints{
-			{Service: "dns", Listener: "dns", Network: "udp", Addr: pc.LocalAddr().String()},
-			{Service: "dns", Listener: "dns", Network: "tcp", Addr: ln.Addr().String()},
+			rt.Endpoint("dns", "dns", "udp", pc.LocalAddr()),
+			rt.Endpoint("dns", "dns", "tcp", ln.Addr()),
 		},
 	}
 	in.udp = &dns.Server{
@@ -177,17 +177,17 @@ func notStarted(err error) bool { return err.Error() == "dns: server not started
 
 // listen opens UDP and TCP on the same port. With port 0 it takes a free
 // UDP port and tries TCP on the same number, a few times if TCP is taken.
-func listen(ctx context.Context, bind string, port int) (net.PacketConn, net.Listener, error) {
-	var lc net.ListenConfig
+func listen(ctx context.Context, rt service.Runtime, port int) (net.PacketConn, net.Listener, error) {
+	bind := rt.Bind
 	for attempt := 1; ; attempt++ {
 		addr := net.JoinHostPort(bind, strconv.Itoa(port))
-		pc, err := lc.ListenPacket(ctx, "udp", addr)
+		pc, err := rt.ListenPacket(ctx, "udp", addr, service.PacketOptions{})
 		if err != nil {
 			return nil, nil, &service.BindError{Service: "dns", Listener: "dns", Network: "udp", Addr: addr, Err: err}
 		}
-		p := pc.LocalAddr().(*net.UDPAddr).Port
+		p := service.PortOf(pc.LocalAddr())
 		tcpAddr := net.JoinHostPort(bind, strconv.Itoa(p))
-		ln, err := lc.Listen(ctx, "tcp", tcpAddr)
+		ln, err := rt.Listen(ctx, "tcp", tcpAddr)
 		if err == nil {
 			return pc, ln, nil
 		}

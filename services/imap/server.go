@@ -76,8 +76,7 @@ func (p *prepared) Start(ctx context.Context, rt service.Runtime) (service.Insta
 		log = slog.New(slog.DiscardHandler)
 	}
 	addr := rt.Addr("imap")
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", addr)
+	ln, err := rt.Listen(ctx, "tcp", addr)
 	if err != nil {
 		return nil, &service.BindError{Service: "imap", Listener: "imap", Network: "tcp", Addr: addr, Err: err}
 	}
@@ -91,7 +90,7 @@ func (p *prepared) Start(ctx context.Context, rt service.Runtime) (service.Insta
 		closing:  make(chan struct{}),
 		served:   make(chan struct{}),
 		subs:     newSubscriptions(),
-		eps:      service.Endpoints{{Service: "imap", Listener: "imap", Network: "tcp", Addr: ln.Addr().String()}},
+		eps:      service.Endpoints{rt.Endpoint("imap", "imap", "tcp", ln.Addr())},
 	}
 	in.ctx, in.cancel = context.WithCancel(context.Background())
 	in.appendLimit = appendLimit(store)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"protolab/internal/service"
 	"strings"
 	"testing"
 	"time"
@@ -145,7 +146,7 @@ func (f *fixture) listen(t testing.TB) (*instance, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := serveListener(f.srv, ln)
+	in := serveListener(f.srv, ln, service.Runtime{})
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

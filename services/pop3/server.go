@@ -142,21 +142,20 @@ func (p *prepared) Start(ctx context.Context, rt service.Runtime) (service.Insta
 	}
 	srv := newServer(p.cfg, storeBackend{store}, tlsConfig, rt.Events, log)
 	addr := rt.Addr("pop3")
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", addr)
+	ln, err := rt.Listen(ctx, "tcp", addr)
 	if err != nil {
 		return nil, &service.BindError{Service: "pop3", Listener: "pop3", Network: "tcp", Addr: addr, Err: err}
 	}
-	return serveListener(srv, ln), nil
+	return serveListener(srv, ln, rt), nil
 }
 
 // serveListener serves srv on ln until Shutdown.
-func serveListener(srv *server, ln net.Listener) *instance {
+func serveListener(srv *server, ln net.Listener, rt service.Runtime) *instance {
 	in := &instance{
 		srv:   srv,
 		ln:    ln,
 		conns: map[*conn]struct{}{},
-		eps:   service.Endpoints{{Service: "pop3", Listener: "pop3", Network: "tcp", Addr: ln.Addr().String()}},
+		eps:   service.Endpoints{rt.Endpoint("pop3", "pop3", "tcp", ln.Addr())},
 	}
 	in.wg.Add(1)
 	go in.accept()

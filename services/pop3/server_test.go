@@ -113,7 +113,7 @@ func TestShutdown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := serveListener(f.srv, ln)
+	in := serveListener(f.srv, ln, service.Runtime{})
 	w := dial(t, ln.Addr().String())
 	w.login("bob", "builder")
 	w.script("C: DELE 1", "S: +OK*")
@@ -147,7 +147,7 @@ func TestShutdownStopsDelay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := serveListener(f.srv, ln)
+	in := serveListener(f.srv, ln, service.Runtime{})
 	w := dial(t, ln.Addr().String())
 	w.script("C: USER bob", "S: +OK*", "C: PASS x", "S: -ERR [AUTH]*", "C: USER bob", "S: +OK*", "C: PASS y")
 	f.events.Next(t, KindLogin) // the first failure; the second waits an hour

@@ -106,11 +106,10 @@ func (p *prepared) Start(ctx context.Context, rt service.Runtime) (service.Insta
 	if err != nil {
 		return nil, fmt.Errorf("smtp: %w", err)
 	}
-	var lc net.ListenConfig
 	var lns []net.Listener
 	for _, name := range []string{"smtp", "submission"} {
 		addr := rt.Addr(name)
-		ln, err := lc.Listen(ctx, "tcp", addr)
+		ln, err := rt.Listen(ctx, "tcp", addr)
 		if err != nil {
 			for _, l := range lns {
 				l.Close()
@@ -125,7 +124,7 @@ func (p *prepared) Start(ctx context.Context, rt service.Runtime) (service.Insta
 	}
 	in := &instance{srv: srv}
 	for i, name := range []string{"smtp", "submission"} {
-		in.eps = append(in.eps, service.Endpoint{Service: "smtp", Listener: name, Network: "tcp", Addr: lns[i].Addr().String()})
+		in.eps = append(in.eps, rt.Endpoint("smtp", name, "tcp", lns[i].Addr()))
 		srv.serve(lns[i], name)
 	}
 	return in, nil

@@ -36,9 +36,8 @@ type prepared struct {
 
 // Start listens on rt.Bind over UDP and serves until Shutdown.
 func (p *prepared) Start(ctx context.Context, rt service.Runtime) (service.Instance, error) {
-	var lc net.ListenConfig
 	addr := rt.Addr("snmp")
-	pc, err := lc.ListenPacket(ctx, "udp", addr)
+	pc, err := rt.ListenPacket(ctx, "udp", addr, service.PacketOptions{})
 	if err != nil {
 		return nil, &service.BindError{Service: "snmp", Listener: "snmp", Network: "udp", Addr: addr, Err: err}
 	}
@@ -57,7 +56,7 @@ func (p *prepared) Start(ctx context.Context, rt service.Runtime) (service.Insta
 		s.usm.boots = boots
 	}
 	in := &instance{s: s, pc: pc, done: make(chan struct{}),
-		eps: service.Endpoints{{Service: "snmp", Listener: "snmp", Network: "udp", Addr: pc.LocalAddr().String()}}}
+		eps: service.Endpoints{rt.Endpoint("snmp", "snmp", "udp", pc.LocalAddr())}}
 	go in.serve()
 	return in, nil
 }
