@@ -16,12 +16,17 @@ import (
 	"github.com/spf13/cobra"
 
 	"protolab/internal/catalog"
+	"protolab/internal/sandbox"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = ""
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == sandbox.HolderArg {
+		// This process holds a lab network for `lab start --sandbox`.
+		os.Exit(sandbox.RunHolder(os.Args[2:]))
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -43,6 +48,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	err := root.Execute()
 	if err == nil {
 		return 0
+	}
+	var ec *exitCodeError
+	if errors.As(err, &ec) {
+		return ec.code
 	}
 	var ue *usageError
 	if errors.As(err, &ue) || strings.HasPrefix(err.Error(), "unknown command") || strings.HasPrefix(err.Error(), "unknown flag") {
@@ -96,7 +105,7 @@ Start with:  lab list   then   lab start dns`,
 		return &usageError{err: err, hint: true}
 	})
 	root.PersistentFlags().StringVar(&c.stateDir, "state", "", "state directory (default $LAB_STATE_DIR, else $XDG_STATE_HOME/lab, else ~/.local/state/lab)")
-	root.AddCommand(c.listCmd(), c.startCmd(), c.statusCmd(), c.hintCmd(), c.resetCmd(), c.lessonCmd(), c.solveCmd())
+	root.AddCommand(c.listCmd(), c.startCmd(), c.statusCmd(), c.hintCmd(), c.resetCmd(), c.lessonCmd(), c.solveCmd(), c.shellCmd())
 	root.CompletionOptions.HiddenDefaultCmd = true
 	return root
 }

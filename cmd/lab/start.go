@@ -21,6 +21,7 @@ import (
 
 	"protolab/internal/progress"
 	"protolab/internal/runner"
+	"protolab/internal/sandbox"
 	"protolab/internal/service"
 	"protolab/internal/termview"
 	"protolab/labs"
@@ -32,8 +33,9 @@ type startOptions struct {
 	bind  string
 	ports string
 	port  []string
-	web   string
-	keep  int
+	web     string
+	keep    int
+	sandbox bool
 }
 
 func (c *cli) startCmd() *cobra.Command {
@@ -48,7 +50,8 @@ keeps your progress for next time.`,
   lab start dns --lang fr
   lab start dns --ports standard           # DNS on port 53 (needs root or CAP_NET_BIND_SERVICE)
   lab start dns --port dns=5353 --web 127.0.0.1:9090
-  lab start --file my-lab.yaml`,
+  lab start --file my-lab.yaml
+  lab start dhcp --sandbox                 # a virtual LAN on Linux; then: lab shell`,
 		Args: usageArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return c.runStart(cmd.Context(), labArg(args), opts)
@@ -62,6 +65,20 @@ keeps your progress for next time.`,
 	f.StringArrayVar(&opts.port, "port", nil, "set one listener's port, NAME=PORT (e.g. dns=5353; 0 picks a free port); repeatable")
 	f.StringVar(&opts.web, "web", "127.0.0.1:8080", "address of the web console and its API")
 	f.IntVar(&opts.keep, "journal", 10000, "how many events the journal keeps (older ones are pruned)")
+	f.BoolVar(&opts.sandbox, "sandbox", false, "run the servers on a virtual lab network (Linux): the lab server at 192.0.2.1 on standard ports, "+
+		"and a learner side (interface lab0) that `lab shell` opens a shell in")
+	cmd.PreRunE = func(cmd *cobra.Command, args []string) error {
+		if !opts.sandbox {
+			return nil
+		}
+		if cmd.Flags().Changed("bind") {
+			return usagef("--bind has no meaning with --sandbox: the servers listen on the lab server's addresses (192.0.2.1...)")
+		}
+		if !cmd.Flags().Changed("ports") {
+			opts.ports = runner.PortsStandard // nothing else listens in the lab network
+		}
+		return nil
+	}
 	return cmd
 }
 
@@ -115,6 +132,12 @@ func (c *cli) runStart(ctx context.Context, id string, opts *startOptions) error
 
 	ro := runner.Options{Lab: lab, Lang: lang, Bind: opts.bind, Ports: opts.ports, PortOverrides: overrides,
 		Web: opts.web, StateDir: dir, LabFile: file, Retention: opts.keep}
+	if opts.sandbox {
+		if !sandbox.Supported() {
+			return sandbox.ErrUnsupported
+		}
+		ro.Network = labNetwork(lab)
+	}
 	running, err := runner.Start(ctx, ro)
 	if err != nil {
 		return c.explainStartError(err, &ro)
@@ -134,6 +157,22 @@ func (c *cli) runStart(ctx context.Context, id string, opts *startOptions) error
 		"Arrêté. %d/%d tâches faites ; la progression est gardée dans %s (lab start %s la reprend).\n"),
 		st.Done, st.Total, dir, startArg(lab, opts.file))
 	return nil
+}
+
+// labNetwork builds the lab network for a lab: in a lab with a DHCP server
+// the learner's lab0 waits for DHCP to get an IPv4 address.
+func labNetwork(lab *labs.Lab) func(context.Context, string) (runner.Network, error) {
+	return func(ctx context.Context, dir string) (runner.Network, error) {
+		noV4 := false
+		for _, s := range lab.Services {
+			noV4 = noV4 || s.Name == "dhcp"
+		}
+		sb, err := sandbox.Start(ctx, sandbox.Options{Dir: dir, NoIPv4: noV4})
+		if err != nil {
+			return nil, err
+		}
+		return sb, nil
+	}
 }
 
 func startArg(lab *labs.Lab, file string) string {
@@ -237,6 +276,13 @@ func (c *cli) printHeader(l *runner.Lab, dir, lang string) {
 			}
 			fmt.Fprintln(w, line)
 		}
+	}
+	if l.Sandboxed() {
+		fmt.Fprintln(w, tr(lang,
+			"Lab network: the lab server is 192.0.2.1 (rtr1, mail, ns1, www.lab.test); your side is the interface lab0.\n"+
+				"  Open a shell there with:  lab shell      (one command: lab shell -c 'dig www.lab.test')",
+			"Réseau du labo : le serveur du labo est 192.0.2.1 (rtr1, mail, ns1, www.lab.test) ; votre côté est l'interface lab0.\n"+
+				"  Ouvrez-y un shell avec :  lab shell      (une commande : lab shell -c 'dig www.lab.test')"))
 	}
 	if lang == "fr" {
 		fmt.Fprintf(w, "Console web : %s/\n", l.WebURL())

@@ -43,6 +43,9 @@ type RunInfo struct {
 	API     string    `json:"api"` // base URL of the console API, e.g. "http://127.0.0.1:8080"
 	Started time.Time `json:"started"`
 	File    string    `json:"file,omitempty"` // lab file path when run with --file
+	// Sandbox is the lab network's socket, for lab shell, when the lab
+	// runs with --sandbox.
+	Sandbox string `json:"sandbox,omitempty"`
 }
 
 // validate rejects run files that cannot lead anywhere.

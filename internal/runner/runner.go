@@ -45,6 +45,19 @@ type Options struct {
 	LabFile       string         // the lab file when not built in, recorded for lab solve/status
 	Retention     int            // events kept in the journal (default 10000)
 	Log           *slog.Logger
+	// Network, when set, builds the lab network (lab start --sandbox) once
+	// the state directory is locked; the services then listen inside it,
+	// on every address of the lab server, and Bind is not used.
+	Network func(ctx context.Context, stateDir string) (Network, error)
+}
+
+// Network is a lab network the services listen in.
+type Network interface {
+	Net() service.Net  // opens sockets in the lab server's namespace
+	Advertise() string // the lab server's address, as learners reach it
+	Interface() string // the lab server's link (DHCP binds to it)
+	Socket() string    // where lab shell connects
+	Close() error
 }
 
 // WebError is a console address that could not be listened on.
@@ -70,6 +83,7 @@ type Lab struct {
 
 	instances []service.Instance
 	endpoints service.Endpoints
+	network   Network
 
 	console *console.Server
 	webURL  string
@@ -150,6 +164,14 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 	consoleSub.Pause(true) // until a browser or client follows the events
 	l.subs = []*bus.Subscription{checkSub, journalSub, consoleSub}
 
+	bind := opts.Bind
+	if opts.Network != nil {
+		if l.network, err = opts.Network(ctx, opts.StateDir); err != nil {
+			return nil, err
+		}
+		bind = "::" // every address of the lab server, IPv4 and IPv6
+	}
+
 	shared := service.NewShared()
 	l.counts = map[string]uint64{}
 	shared.Put(service.EventCountsKey, service.EventCounts(func(svc string) uint64 {
@@ -160,7 +182,7 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 	for _, s := range l.lab.Services {
 		rt := service.Runtime{
 			Shared: shared,
-			Bind:   opts.Bind,
+			Bind:   bind,
 			Ports:  map[string]int{},
 			Events: l.bus,
 			Log:    opts.Log.With("service", s.Name),
@@ -168,6 +190,9 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 		}
 		for _, li := range s.Spec.Listeners {
 			rt.Ports[li.Name] = opts.PortFor(li)
+		}
+		if l.network != nil {
+			rt.Net, rt.Advertise, rt.Interface = l.network.Net(), l.network.Advertise(), l.network.Interface()
 		}
 		inst, err := s.Prepared.Start(ctx, rt)
 		if err != nil {
@@ -207,11 +232,23 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 	}
 	if err = progress.WriteRunFile(opts.StateDir, progress.RunInfo{
 		PID: os.Getpid(), Lab: l.lab.ID, API: l.webURL, Started: l.started, File: opts.LabFile,
+		Sandbox: l.sandboxSocket(),
 	}); err != nil {
 		return nil, err
 	}
 	return l, nil
 }
+
+// sandboxSocket is where lab shell reaches the lab network ("" without).
+func (l *Lab) sandboxSocket() string {
+	if l.network == nil {
+		return ""
+	}
+	return l.network.Socket()
+}
+
+// Sandboxed reports whether the lab runs in a lab network.
+func (l *Lab) Sandboxed() bool { return l.network != nil }
 
 func (l *Lab) loadProgress() error {
 	done, err := l.store.Done(l.lab.ID)
@@ -499,6 +536,11 @@ func (l *Lab) Close(ctx context.Context) error {
 	for i := len(l.instances) - 1; i >= 0; i-- {
 		if err := l.instances[i].Shutdown(ctx); err != nil {
 			errs = append(errs, err)
+		}
+	}
+	if l.network != nil {
+		if err := l.network.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("lab network: %w", err))
 		}
 	}
 	for _, s := range l.subs {
