@@ -104,7 +104,13 @@ func startLab(t *testing.T, state string, extra ...string) *labProc {
 // startLabID runs `lab start ID` like startLab.
 func startLabID(t *testing.T, id, state string, extra ...string) *labProc {
 	t.Helper()
-	args := append([]string{"start", id, "--ports", "auto", "--web", "127.0.0.1:0", "--state", state, "--lang", "en"}, extra...)
+	return startLabArgs(t, state, append([]string{"start", id, "--ports", "auto"}, extra...)...)
+}
+
+// startLabArgs runs `lab ARGS --web 127.0.0.1:0 --state STATE --lang en`.
+func startLabArgs(t *testing.T, state string, args ...string) *labProc {
+	t.Helper()
+	args = append(args, "--web", "127.0.0.1:0", "--state", state, "--lang", "en")
 	cmd := exec.Command(labBin, args...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -153,7 +159,7 @@ func startLabID(t *testing.T, id, state string, extra ...string) *labProc {
 			p.dnsTCP = e.Addr
 		}
 	}
-	if id == "dns" && (p.dnsUDP == "" || p.dnsUDP != p.dnsTCP) {
+	if st.Lab == "dns" && (p.dnsUDP == "" || p.dnsUDP != p.dnsTCP) {
 		t.Fatalf("want DNS on one port over UDP and TCP, got endpoints %+v", st.Endpoints)
 	}
 	for _, tk := range st.Tasks {

@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -12,6 +15,7 @@ import (
 	"protolab/internal/api"
 	"protolab/internal/progress"
 	"protolab/internal/runner"
+	"protolab/internal/sandbox"
 	"protolab/internal/service"
 	"protolab/labs"
 )
@@ -48,6 +52,7 @@ func (c *cli) runSolve(id string, opts *solveOptions) error {
 	var (
 		status    func(context.Context) (api.Status, error)
 		endpoints service.Endpoints
+		network   string // the lab network's state directory, when sandboxed
 	)
 	ri, client, err := c.running()
 	switch {
@@ -63,6 +68,9 @@ func (c *cli) runSolve(id string, opts *solveOptions) error {
 		}
 		endpoints = st.Endpoints
 		status = client.Status
+		if ri.Sandbox != "" {
+			network = filepath.Dir(ri.Sandbox)
+		}
 		fmt.Fprintf(c.stdout, "Solving the running lab %s (%s)\n", lab.ID, ri.API)
 	case errors.Is(err, progress.ErrNotRunning):
 		tmp, err := os.MkdirTemp("", "lab-solve-")
@@ -84,7 +92,7 @@ func (c *cli) runSolve(id string, opts *solveOptions) error {
 
 	failed := 0
 	for _, t := range lab.Tasks {
-		if err := c.solveTask(lab, &t, endpoints, status, opts.timeout); err != nil {
+		if err := c.solveTask(lab, &t, endpoints, network, status, opts.timeout); err != nil {
 			failed++
 			fmt.Fprintf(c.stdout, "  ✗ %s: %v\n", t.ID, err)
 			continue
@@ -98,7 +106,7 @@ func (c *cli) runSolve(id string, opts *solveOptions) error {
 	return nil
 }
 
-func (c *cli) solveTask(lab *labs.Lab, t *labs.Task, eps service.Endpoints, status func(context.Context) (api.Status, error), wait time.Duration) error {
+func (c *cli) solveTask(lab *labs.Lab, t *labs.Task, eps service.Endpoints, network string, status func(context.Context) (api.Status, error), wait time.Duration) error {
 	done := func() (bool, error) {
 		ctx, cancel := timeout()
 		defer cancel()
@@ -131,7 +139,12 @@ func (c *cli) solveTask(lab *labs.Lab, t *labs.Task, eps service.Endpoints, stat
 			}
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		err := svc.Spec.Solve(ctx, mine, step)
+		var err error
+		if network != "" {
+			err = solveInNetwork(ctx, network, svc.Name, mine, step)
+		} else {
+			err = svc.Spec.Solve(ctx, mine, step)
+		}
 		cancel()
 		if err != nil {
 			return fmt.Errorf("%s: %w", step.Action, err)
@@ -147,5 +160,69 @@ func (c *cli) solveTask(lab *labs.Lab, t *labs.Task, eps service.Endpoints, stat
 			return fmt.Errorf("solved, but the task did not tick within %s: its check does not match what the solve steps do", wait)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// solveStepArg is the hidden command that performs one solve step; lab solve
+// runs it in the learner's side of a lab network, where a learner's client
+// would run.
+const solveStepArg = "__solve-step"
+
+// solveInNetwork performs a solve step from the learner's side of the lab
+// network: the lab binary, run there, does it.
+func solveInNetwork(ctx context.Context, dir, svc string, eps service.Endpoints, step service.Step) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	epsJSON, _ := json.Marshal(eps)
+	stepJSON, _ := json.Marshal(step)
+	null, err := os.Open(os.DevNull)
+	if err != nil {
+		return err
+	}
+	defer null.Close()
+	errOut, err := os.CreateTemp("", "lab-solve-")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(errOut.Name())
+	defer errOut.Close()
+	code, err := sandbox.Exec(ctx, dir, sandbox.ExecRequest{
+		Argv: []string{exe, solveStepArg, svc, string(stepJSON), string(epsJSON)},
+		Env:  os.Environ(), Dir: "/",
+	}, null, null, errOut)
+	if err != nil {
+		return err
+	}
+	if code != 0 {
+		msg, _ := os.ReadFile(errOut.Name())
+		return fmt.Errorf("in the lab network: %s", strings.TrimSpace(string(msg)))
+	}
+	return nil
+}
+
+func (c *cli) solveStepCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:    solveStepArg + " SERVICE STEP-JSON ENDPOINTS-JSON",
+		Hidden: true,
+		Args:   cobra.ExactArgs(3),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			spec, ok := c.reg.Service(args[0])
+			if !ok || spec.Solve == nil {
+				return fmt.Errorf("no service %q solves steps", args[0])
+			}
+			var step service.Step
+			var eps service.Endpoints
+			if err := json.Unmarshal([]byte(args[1]), &step); err != nil {
+				return err
+			}
+			if err := json.Unmarshal([]byte(args[2]), &eps); err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			return spec.Solve(ctx, eps, step)
+		},
 	}
 }
