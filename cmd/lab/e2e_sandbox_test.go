@@ -173,6 +173,20 @@ func TestSandboxSNMP(t *testing.T) {
 		t.Errorf("snmpget printed %q", out)
 	}
 	p.waitDone("snmp-get")
+
+	// The router's linkDown reaches snmptrapd on the learner's side, on
+	// the standard port 162 (the lab file's loopback target is the
+	// learner's in a lab network).
+	needTool(t, "snmptrapd")
+	out := p.mustShell(`out=$(mktemp); snmptrapd -f -Lo --disableAuthorization=yes -n udp:162 >"$out" 2>&1 & pid=$!
+for i in $(seq 50); do grep -q "NET-SNMP version" "$out" && break; sleep 0.1; done
+snmpset -v2c -c private -On rtr1.lab.test 1.3.6.1.2.1.2.2.1.7.3 i 2 >/dev/null
+for i in $(seq 50); do grep -q "6.3.1.1.5.3" "$out" && break; sleep 0.1; done
+kill $pid; cat "$out"; rm -f "$out"`)
+	if !strings.Contains(out, "6.3.1.1.5.3") || !strings.Contains(out, "192.0.2.1") {
+		t.Errorf("snmptrapd in the lab network did not get the linkDown from 192.0.2.1:\n%s", out)
+	}
+	p.waitDone("snmp-trap")
 }
 
 func TestSandboxSolve(t *testing.T) {

@@ -56,6 +56,7 @@ type Network interface {
 	Net() service.Net  // opens sockets in the lab server's namespace
 	Advertise() string // the lab server's address, as learners reach it
 	Interface() string // the lab server's link (DHCP binds to it)
+	Learner() string   // the learner's address
 	Socket() string    // where lab shell connects
 	Close() error
 }
@@ -192,7 +193,7 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 			rt.Ports[li.Name] = opts.PortFor(li)
 		}
 		if l.network != nil {
-			rt.Net, rt.Advertise, rt.Interface = l.network.Net(), l.network.Advertise(), l.network.Interface()
+			rt.Net, rt.Advertise, rt.Interface, rt.Learner = l.network.Net(), l.network.Advertise(), l.network.Interface(), l.network.Learner()
 		}
 		inst, err := s.Prepared.Start(ctx, rt)
 		if err != nil {

@@ -25,6 +25,7 @@ func (*Sandbox) Net() service.Net  { return service.HostNet{} }
 func (*Sandbox) Advertise() string { return "" }
 func (*Sandbox) Interface() string { return "" }
 func (*Sandbox) Socket() string    { return "" }
+func (*Sandbox) Learner() string   { return "" }
 func (*Sandbox) Close() error      { return nil }
 
 // RunHolder does not exist outside Linux.

@@ -127,6 +127,9 @@ func (s *Sandbox) Advertise() string { return ServerIPv4 }
 // Interface is the lab server's end of the link (DHCP binds to it).
 func (s *Sandbox) Interface() string { return ServerLink }
 
+// Learner is the learner's address on lab0 (fixed: 192.0.2.10).
+func (s *Sandbox) Learner() string { return LearnerIPv4 }
+
 // Socket is the path `lab shell` connects to.
 func (s *Sandbox) Socket() string { return filepath.Join(s.opts.Dir, SocketName) }
 

@@ -108,6 +108,10 @@ type Runtime struct {
 	// bound to one (DHCP). Empty without a lab network: DHCP then serves
 	// on loopback only.
 	Interface string
+	// Learner is the learner's address in the lab network, for a server
+	// that sends to the learner unasked (SNMP notifications to a lab
+	// file's loopback target go there instead). Empty without one.
+	Learner string
 }
 
 // EventCountsKey is where the runner puts, in Shared, an EventCounts that

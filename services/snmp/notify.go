@@ -32,7 +32,7 @@ var (
 // notify sends a linkUp or linkDown notification for a link change, in
 // the background, to the trap target of the options and nowhere else.
 func (s *server) notify(ch linkChange) {
-	if s.o.TrapTarget == "" {
+	if s.target == "" {
 		return
 	}
 	pkt := s.notification(ch)
@@ -45,7 +45,7 @@ func (s *server) notify(ch linkChange) {
 			}
 		}()
 		if err := s.send(pkt, ch); err != nil {
-			s.log.Warn("snmp: notification not delivered", "target", s.o.TrapTarget, "err", err)
+			s.log.Warn("snmp: notification not delivered", "target", s.target, "err", err)
 		}
 	}()
 }
@@ -82,7 +82,11 @@ func (s *server) send(pkt *gosnmp.SnmpPacket, ch linkChange) error {
 	if err != nil {
 		return err
 	}
-	conn, err := net.Dial("udp", s.o.TrapTarget)
+	to, err := net.ResolveUDPAddr("udp", s.target)
+	if err != nil {
+		return err
+	}
+	conn, err := s.notifySocket()
 	if err != nil {
 		return err
 	}
@@ -99,12 +103,12 @@ func (s *server) send(pkt *gosnmp.SnmpPacket, ch linkChange) error {
 		s.a.count(cOutTraps)
 		s.a.count(cOutPkts)
 		s.a.count(cNotifications)
-		s.events.Publish(event.Event{Service: "snmp", Kind: KindNotification, Client: s.o.TrapTarget,
-			Attrs:          map[string]string{"kind": kind, "trap": trap, "target": s.o.TrapTarget, "ifindex": ifindex},
+		s.events.Publish(event.Event{Service: "snmp", Kind: KindNotification, Client: s.target,
+			Attrs:          map[string]string{"kind": kind, "trap": trap, "target": s.target, "ifindex": ifindex},
 			TranscriptFrom: notificationText{pkt}})
 	}
 	if kind == "trap" {
-		if _, err := conn.Write(out); err != nil {
+		if _, err := conn.WriteTo(out, to); err != nil {
 			return err
 		}
 		sent()
@@ -112,7 +116,7 @@ func (s *server) send(pkt *gosnmp.SnmpPacket, ch linkChange) error {
 	}
 	buf := make([]byte, maxPacketSize)
 	for try := 0; try < informTries; try++ {
-		if _, err := conn.Write(out); err != nil {
+		if _, err := conn.WriteTo(out, to); err != nil {
 			return err
 		}
 		sent()
@@ -123,7 +127,7 @@ func (s *server) send(pkt *gosnmp.SnmpPacket, ch linkChange) error {
 			}
 			// Wake up often enough to notice a shutdown.
 			_ = conn.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
-			n, err := conn.Read(buf)
+			n, _, err := conn.ReadFrom(buf)
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
 				if time.Now().Before(deadline) {
@@ -136,8 +140,8 @@ func (s *server) send(pkt *gosnmp.SnmpPacket, ch linkChange) error {
 			}
 			if ack, err := (&gosnmp.GoSNMP{}).SnmpDecodePacket(buf[:n]); err == nil &&
 				ack.PDUType == gosnmp.GetResponse && ack.RequestID == pkt.RequestID {
-				s.events.Publish(event.Event{Service: "snmp", Kind: KindInformAcked, Client: s.o.TrapTarget,
-					Attrs: map[string]string{"target": s.o.TrapTarget, "ifindex": ifindex}})
+				s.events.Publish(event.Event{Service: "snmp", Kind: KindInformAcked, Client: s.target,
+					Attrs: map[string]string{"target": s.target, "ifindex": ifindex}})
 				return nil
 			}
 		}

@@ -109,3 +109,17 @@ func TestNoTargetNoTraps(t *testing.T) {
 		}
 	}
 }
+
+func TestNotifyTarget(t *testing.T) {
+	for _, c := range []struct{ target, learner, want string }{
+		{"127.0.0.1:1162", "", "127.0.0.1:1162"},
+		{"127.0.0.1:1162", "192.0.2.10", "192.0.2.10:162"},
+		{"[::1]:1162", "192.0.2.10", "192.0.2.10:162"},
+		{"192.0.2.77:1162", "192.0.2.10", "192.0.2.77:1162"},
+		{"", "192.0.2.10", ""},
+	} {
+		if got := notifyTarget(c.target, c.learner); got != c.want {
+			t.Errorf("notifyTarget(%q, %q) = %q, want %q", c.target, c.learner, got, c.want)
+		}
+	}
+}

@@ -42,6 +42,10 @@ func (p *prepared) Start(ctx context.Context, rt service.Runtime) (service.Insta
 		return nil, &service.BindError{Service: "snmp", Listener: "snmp", Network: "udp", Addr: addr, Err: err}
 	}
 	s := newServer(p, rt.Events, rt.Log, time.Now)
+	s.notifySocket = func() (net.PacketConn, error) {
+		return rt.ListenPacket(s.ctx, "udp", ":0", service.PacketOptions{})
+	}
+	s.target = notifyTarget(p.o.TrapTarget, rt.Learner)
 	if rt.Shared != nil {
 		if v, ok := rt.Shared.Get(service.EventCountsKey); ok {
 			s.a.labCounts = v.(service.EventCounts)
@@ -63,12 +67,17 @@ func (p *prepared) Start(ctx context.Context, rt service.Runtime) (service.Insta
 
 // server answers packets; it holds the agent and what sends notifications.
 type server struct {
-	a      *agent
-	o      options
-	comms  map[string]access
-	events event.Publisher
-	log    *slog.Logger
-	usm    *usm
+	// target is where notifications go (the lab file's trap_target, or the
+	// learner's side of a lab network); notifySocket opens the socket they
+	// leave from, in the lab's network.
+	target       string
+	notifySocket func() (net.PacketConn, error)
+	a            *agent
+	o            options
+	comms        map[string]access
+	events       event.Publisher
+	log          *slog.Logger
+	usm          *usm
 
 	ctx    context.Context // cancelled at shutdown: stops inform retries
 	cancel context.CancelFunc
@@ -83,7 +92,8 @@ func newServer(p *prepared, pub event.Publisher, log *slog.Logger, now func() ti
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &server{a: newAgent(p.m, now), o: p.o, comms: map[string]access{}, events: pub, log: log}
+	s := &server{a: newAgent(p.m, now), o: p.o, comms: map[string]access{}, events: pub, log: log,
+		target: p.o.TrapTarget, notifySocket: func() (net.PacketConn, error) { return net.ListenPacket("udp", ":0") }}
 	for _, c := range p.o.Communities {
 		s.comms[c.Name] = c.Access
 	}
@@ -308,4 +318,19 @@ func nextBoots(dir string) (int64, error) {
 		return 0, fmt.Errorf("engine boots: %w", err)
 	}
 	return boots, nil
+}
+
+// notifyTarget is where notifications go: the lab file's target, except
+// that in a lab network a loopback target means the learner, on the
+// standard notification port (snmptrapd's default) — the lab server's own
+// loopback is not the learner's.
+func notifyTarget(target, learner string) string {
+	if target == "" || learner == "" {
+		return target
+	}
+	host, _, err := net.SplitHostPort(target)
+	if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+		return target
+	}
+	return net.JoinHostPort(learner, "162")
 }
