@@ -216,3 +216,71 @@ func TestShellNeedsSandbox(t *testing.T) {
 		t.Errorf("--sandbox with --bind: %v %s", err, out2)
 	}
 }
+
+// TestSandboxRootless starts a lab network as an unprivileged user (nobody):
+// a user namespace gives the lab its own root, and lab shell works for
+// that user only.
+func TestSandboxRootless(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to become another user")
+	}
+	needTool(t, "dig")
+	setpriv := needTool(t, "setpriv")
+	for _, f := range []string{"/proc/sys/kernel/apparmor_restrict_unprivileged_userns", "/proc/sys/kernel/unprivileged_userns_clone", "/proc/sys/user/max_user_namespaces"} {
+		if b, err := os.ReadFile(f); err == nil {
+			v := strings.TrimSpace(string(b))
+			if (strings.Contains(f, "apparmor") && v == "1") || (!strings.Contains(f, "apparmor") && v == "0") {
+				t.Skipf("unprivileged user namespaces are disabled here (%s = %s)", f, v)
+			}
+		}
+	}
+	// A copy of lab that nobody may run, and a state directory of its own.
+	dir, err := os.MkdirTemp("", "lab-rootless-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	bin := filepath.Join(dir, "lab")
+	data, err := os.ReadFile(labBin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	state := filepath.Join(dir, "state")
+	os.Mkdir(state, 0o700)
+	for _, p := range []string{dir, state} {
+		os.Chmod(p, 0o755)
+		os.Chown(p, 65534, 65534)
+	}
+	os.Chmod(state, 0o700)
+	asNobody := func(args ...string) *exec.Cmd {
+		cmd := exec.Command(setpriv, append([]string{"--reuid=65534", "--regid=65534", "--clear-groups", bin}, args...)...)
+		cmd.Env = append(os.Environ(), "HOME="+dir)
+		return cmd
+	}
+	start := asNobody("start", "dns", "--sandbox", "--web", "127.0.0.1:0", "--state", state, "--lang", "en")
+	var out lockedBuffer
+	start.Stdout, start.Stderr = &out, &out
+	if err := start.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { start.Process.Signal(syscall.SIGTERM); start.Wait() })
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), "Web console:") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !strings.Contains(out.String(), "192.0.2.1:53") {
+		t.Fatalf("lab start --sandbox as nobody:\n%s", out.String())
+	}
+	got, err := asNobody("shell", "--state", state, "-c", "id -u; dig +short www.lab.test").CombinedOutput()
+	if err != nil || strings.TrimSpace(string(got)) != "0\n192.0.2.80" {
+		t.Errorf("lab shell as nobody: %v\n%s", err, got)
+	}
+	// Root of the host is not the lab's root: the shell is refused, clearly.
+	got, err = exec.Command(bin, "shell", "--state", state, "-c", "true").CombinedOutput()
+	if err == nil || !strings.Contains(string(got), "only the user who started the lab") {
+		t.Errorf("lab shell by another user: %v\n%s", err, got)
+	}
+}

@@ -370,10 +370,6 @@ func allowed(c *net.UnixConn) bool {
 // if the caller goes away first.
 func (h *holder) serveExec(c *net.UnixConn) {
 	defer c.Close()
-	if !allowed(c) {
-		send(c, reply{Error: "only the user who started the lab may open its shell"})
-		return
-	}
 	var req ExecRequest
 	files, err := recv(c, &req)
 	defer func() {
@@ -382,6 +378,10 @@ func (h *holder) serveExec(c *net.UnixConn) {
 		}
 	}()
 	if err != nil {
+		return
+	}
+	if !allowed(c) {
+		send(c, reply{Error: "only the user who started the lab may use its network (lab shell, lab solve)"})
 		return
 	}
 	if len(req.Argv) == 0 || !filepath.IsAbs(req.Argv[0]) {
