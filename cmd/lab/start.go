@@ -28,11 +28,11 @@ import (
 )
 
 type startOptions struct {
-	file  string
-	lang  string
-	bind  string
-	ports string
-	port  []string
+	file    string
+	lang    string
+	bind    string
+	ports   string
+	port    []string
 	web     string
 	keep    int
 	sandbox bool

@@ -19,9 +19,9 @@ package sandbox
 
 import (
 	"errors"
-	"strings"
 	"log/slog"
 	"net/netip"
+	"strings"
 )
 
 // Addresses and names of the lab network (a contract: lessons, hints and
