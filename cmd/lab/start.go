@@ -36,6 +36,7 @@ type startOptions struct {
 	web     string
 	keep    int
 	sandbox bool
+	dhcpIf  string
 }
 
 func (c *cli) startCmd() *cobra.Command {
@@ -67,7 +68,11 @@ keeps your progress for next time.`,
 	f.IntVar(&opts.keep, "journal", 10000, "how many events the journal keeps (older ones are pruned)")
 	f.BoolVar(&opts.sandbox, "sandbox", false, "run the servers on a virtual lab network (Linux): the lab server at 192.0.2.1 on standard ports, "+
 		"and a learner side (interface lab0) that `lab shell` opens a shell in")
+	f.StringVar(&opts.dhcpIf, "dhcp-interface", "", "let the DHCP server answer on this real interface (port 67); only on a network of your own")
 	cmd.PreRunE = func(cmd *cobra.Command, args []string) error {
+		if opts.dhcpIf != "" && opts.sandbox {
+			return usagef("--dhcp-interface and --sandbox do not go together: in the lab network DHCP answers on its own link")
+		}
 		if !opts.sandbox {
 			return nil
 		}
@@ -132,6 +137,12 @@ func (c *cli) runStart(ctx context.Context, id string, opts *startOptions) error
 
 	ro := runner.Options{Lab: lab, Lang: lang, Bind: opts.bind, Ports: opts.ports, PortOverrides: overrides,
 		Web: opts.web, StateDir: dir, LabFile: file, Retention: opts.keep}
+	if opts.dhcpIf != "" {
+		if err := c.checkDHCPInterface(lab, opts, overrides); err != nil {
+			return err
+		}
+		ro.Interface = opts.dhcpIf
+	}
 	if opts.sandbox {
 		if !sandbox.Supported() {
 			return sandbox.ErrUnsupported
@@ -156,6 +167,29 @@ func (c *cli) runStart(ctx context.Context, id string, opts *startOptions) error
 		"Stopped. %d/%d tasks done; progress is kept in %s (lab start %s picks it up again).\n",
 		"Arrêté. %d/%d tâches faites ; la progression est gardée dans %s (lab start %s la reprend).\n"),
 		st.Done, st.Total, dir, startArg(lab, opts.file))
+	return nil
+}
+
+// checkDHCPInterface accepts --dhcp-interface for a lab with a DHCP server
+// and an interface that exists, puts DHCP on port 67 unless --port says
+// otherwise, and warns: a second DHCP server on a real network harms its
+// users.
+func (c *cli) checkDHCPInterface(lab *labs.Lab, opts *startOptions, overrides map[string]int) error {
+	has := false
+	for _, s := range lab.Services {
+		has = has || s.Name == "dhcp"
+	}
+	if !has {
+		return usagef("--dhcp-interface: lab %s has no DHCP server", lab.ID)
+	}
+	if _, err := net.InterfaceByName(opts.dhcpIf); err != nil {
+		return usagef("--dhcp-interface %q: no such interface here (ip link lists them)", opts.dhcpIf)
+	}
+	if _, ok := overrides["dhcp"]; !ok {
+		overrides["dhcp"] = 67
+	}
+	fmt.Fprintf(c.stderr, "Warning: the lab's DHCP server answers on %s. A second DHCP server on a real network hands out wrong\n"+
+		"addresses to its users: use this only on a network of your own (a lab switch, a virtual network).\n", opts.dhcpIf)
 	return nil
 }
 

@@ -49,6 +49,9 @@ type Options struct {
 	// the state directory is locked; the services then listen inside it,
 	// on every address of the lab server, and Bind is not used.
 	Network func(ctx context.Context, stateDir string) (Network, error)
+	// Interface, without a lab network, names a real interface the DHCP
+	// server answers on (lab start --dhcp-interface).
+	Interface string
 }
 
 // Network is a lab network the services listen in.
@@ -192,6 +195,7 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 		for _, li := range s.Spec.Listeners {
 			rt.Ports[li.Name] = opts.PortFor(li)
 		}
+		rt.Interface = opts.Interface
 		if l.network != nil {
 			rt.Net, rt.Advertise, rt.Interface, rt.Learner = l.network.Net(), l.network.Advertise(), l.network.Interface(), l.network.Learner()
 		}
