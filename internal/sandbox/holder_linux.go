@@ -103,8 +103,21 @@ func (h *holder) setup() error {
 	if err := h.resolvConf(); err != nil {
 		fmt.Fprintln(os.Stderr, "sandbox: /etc/resolv.conf of the lab shell not set:", err)
 	}
+	// DHCP clients keep leases and pid files here: in the lab network they
+	// get empty directories of their own, gone with the lab, so that a
+	// lease of the lab never reaches the host's files.
+	for _, d := range clientStateDirs {
+		if st, err := os.Stat(d); err == nil && st.IsDir() {
+			if err := unix.Mount("tmpfs", d, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0755,size=4m"); err != nil {
+				fmt.Fprintf(os.Stderr, "sandbox: %s stays the host's: %v\n", d, err)
+			}
+		}
+	}
 	return nil
 }
+
+// clientStateDirs are where DHCP clients write their leases and pid files.
+var clientStateDirs = []string{"/var/lib/dhcp", "/var/lib/dhclient", "/var/lib/dhcpcd", "/run/dhcpcd", "/run/udhcpc"}
 
 // newNamespace makes a network namespace and returns to back, on a thread
 // that is not reused if it cannot return.
