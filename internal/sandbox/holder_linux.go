@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -106,7 +107,13 @@ func (h *holder) setup() error {
 	// DHCP clients keep leases and pid files here: in the lab network they
 	// get empty directories of their own, gone with the lab, so that a
 	// lease of the lab never reaches the host's files.
-	for _, d := range clientStateDirs {
+	dirs := clientStateDirs
+	if abs, err := filepath.Abs(h.dir); err == nil && !strings.HasPrefix(abs+"/", "/run/") {
+		// Pid files (/run/dhclient.pid, /run/dhcpcd/...) too; not when the
+		// state directory itself is under /run: lab shell must reach it.
+		dirs = append([]string{"/run"}, dirs...)
+	}
+	for _, d := range dirs {
 		if st, err := os.Stat(d); err == nil && st.IsDir() {
 			if err := unix.Mount("tmpfs", d, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0755,size=4m"); err != nil {
 				fmt.Fprintf(os.Stderr, "sandbox: %s stays the host's: %v\n", d, err)
@@ -117,7 +124,7 @@ func (h *holder) setup() error {
 }
 
 // clientStateDirs are where DHCP clients write their leases and pid files.
-var clientStateDirs = []string{"/var/lib/dhcp", "/var/lib/dhclient", "/var/lib/dhcpcd", "/run/dhcpcd", "/run/udhcpc"}
+var clientStateDirs = []string{"/var/lib/dhcp", "/var/lib/dhclient", "/var/lib/dhcpcd"}
 
 // newNamespace makes a network namespace and returns to back, on a thread
 // that is not reused if it cannot return.
