@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -40,7 +41,7 @@ func TestListAndVersion(t *testing.T) {
 	}
 	out, _, code = labRun(t, "list", "--json")
 	var entries []labEntry
-	if code != 0 || json.Unmarshal([]byte(out), &entries) != nil || len(entries) == 0 || entries[0].ID != "dns" {
+	if code != 0 || json.Unmarshal([]byte(out), &entries) != nil || !slices.ContainsFunc(entries, func(e labEntry) bool { return e.ID == "dns" }) {
 		t.Fatalf("lab list --json (exit %d): %s", code, out)
 	}
 	out, _, code = labRun(t, "--version")
@@ -176,7 +177,7 @@ func TestHintsAndSolve(t *testing.T) {
 // Every built-in lab can be solved by `lab solve` alone (with the Go
 // clients of its services), starting the lab itself on free ports.
 func TestSolveEveryLab(t *testing.T) {
-	want := map[string]int{"dns": 9, "smtp": 7, "pop": 6, "imap": 7, "mail": 4, "snmp": 7}
+	want := map[string]int{"dns": 9, "dhcp": 5, "smtp": 7, "pop": 6, "imap": 7, "mail": 4, "snmp": 7}
 	out, _, _ := labRun(t, "list", "--json")
 	var entries []labEntry
 	if err := json.Unmarshal([]byte(out), &entries); err != nil {
@@ -234,5 +235,22 @@ func TestGarbageNeverKillsDNS(t *testing.T) {
 	out = runTool(t, dig, "@"+p.host(), "-p", p.port(), "+tcp", "+short", "mail.lab.test", "A")
 	if strings.TrimSpace(out) != "192.0.2.25" {
 		t.Fatalf("after garbage, dig +tcp says %q", out)
+	}
+}
+
+func TestDHCPInterfaceUsage(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"start", "dns", "--dhcp-interface", "lo"}, "has no DHCP server"},
+		{[]string{"start", "dhcp", "--dhcp-interface", "no-such-if0"}, "no such interface"},
+		{[]string{"start", "dhcp", "--dhcp-interface", "lo", "--sandbox"}, "do not go together"},
+	} {
+		var out, errb strings.Builder
+		code := run(append(c.args, "--state", t.TempDir()), &out, &errb)
+		if code != 2 || !strings.Contains(errb.String(), c.want) {
+			t.Errorf("lab %v: exit %d, %q; want 2 and %q", c.args, code, errb.String(), c.want)
+		}
 	}
 }

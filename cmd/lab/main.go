@@ -105,7 +105,7 @@ Start with:  lab list   then   lab start dns`,
 		return &usageError{err: err, hint: true}
 	})
 	root.PersistentFlags().StringVar(&c.stateDir, "state", "", "state directory (default $LAB_STATE_DIR, else $XDG_STATE_HOME/lab, else ~/.local/state/lab)")
-	root.AddCommand(c.listCmd(), c.startCmd(), c.statusCmd(), c.hintCmd(), c.resetCmd(), c.lessonCmd(), c.solveCmd(), c.shellCmd(), c.solveStepCmd())
+	root.AddCommand(c.listCmd(), c.startCmd(), c.statusCmd(), c.hintCmd(), c.resetCmd(), c.lessonCmd(), c.solveCmd(), c.shellCmd(), c.solveStepCmd(), c.dhcpClientCmd())
 	root.CompletionOptions.HiddenDefaultCmd = true
 	return root
 }

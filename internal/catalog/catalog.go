@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"protolab/internal/service"
+	"protolab/services/dhcp"
 	"protolab/services/dns"
 	"protolab/services/imap"
 	"protolab/services/mailstore"
@@ -22,7 +23,7 @@ type Registry struct {
 // New returns the registry of every built-in service.
 func New() *Registry {
 	r := &Registry{specs: map[string]*service.Spec{}}
-	for _, s := range []*service.Spec{&dns.Spec, &mailstore.Spec, &pop3.Spec, &imap.Spec, &smtp.Spec, &snmp.Spec} {
+	for _, s := range []*service.Spec{&dns.Spec, &dhcp.Spec, &mailstore.Spec, &pop3.Spec, &imap.Spec, &smtp.Spec, &snmp.Spec} {
 		r.specs[s.Name] = s
 	}
 	return r
