@@ -317,6 +317,13 @@ func (c *cli) printHeader(l *runner.Lab, dir, lang string) {
 				"  Open a shell there with:  lab shell      (one command: lab shell -c 'dig www.lab.test')",
 			"Réseau du labo : le serveur du labo est 192.0.2.1 (rtr1, mail, ns1, www.lab.test) ; votre côté est l'interface lab0.\n"+
 				"  Ouvrez-y un shell avec :  lab shell      (une commande : lab shell -c 'dig www.lab.test')"))
+		for _, s := range lab.Services {
+			if s.Name == "dhcp" {
+				fmt.Fprintln(w, tr(lang,
+					"  lab0 has no IPv4 address yet: ask the lab's DHCP server for one (in lab shell: udhcpc -i lab0).",
+					"  lab0 n'a pas encore d'adresse IPv4 : demandez-en une au serveur DHCP du labo (dans lab shell : udhcpc -i lab0)."))
+			}
+		}
 	}
 	if lang == "fr" {
 		fmt.Fprintf(w, "Console web : %s/\n", l.WebURL())
