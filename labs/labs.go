@@ -104,6 +104,31 @@ func (l *Lab) CheckerTasks() []checker.Task {
 	return out
 }
 
+// UsesTransport reports whether a task checks transport events (tcp.*):
+// the runner then watches every TCP connection of the lab.
+func (l *Lab) UsesTransport() bool {
+	var uses func(s checker.Spec) bool
+	uses = func(s checker.Spec) bool {
+		for _, e := range service.TransportEvents {
+			if s.Event == e.Kind {
+				return true
+			}
+		}
+		for _, p := range append(append([]checker.Spec{}, s.Steps...), s.Parts...) {
+			if uses(p) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, t := range l.Tasks {
+		if t.Check != nil && uses(t.Check.Spec()) {
+			return true
+		}
+	}
+	return false
+}
+
 // Listeners lists the names of the listeners of the lab's services.
 func (l *Lab) Listeners() []service.Listener {
 	var out []service.Listener
@@ -588,6 +613,9 @@ type catalog struct{ specs map[string]event.Spec }
 
 func newCatalog(svcs []Service) *catalog {
 	c := &catalog{specs: map[string]event.Spec{}}
+	for _, e := range service.TransportEvents {
+		c.specs[e.Kind] = e
+	}
 	for _, s := range svcs {
 		for _, e := range s.Spec.Events {
 			c.specs[e.Kind] = e

@@ -196,6 +196,7 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 			rt.Ports[li.Name] = opts.PortFor(li)
 		}
 		rt.Interface = opts.Interface
+		rt.Transport, rt.Service = l.lab.UsesTransport(), s.Name
 		if l.network != nil {
 			rt.Net, rt.Advertise, rt.Interface, rt.Learner = l.network.Net(), l.network.Advertise(), l.network.Interface(), l.network.Learner()
 		}

@@ -46,7 +46,11 @@ func (rt Runtime) net() Net {
 
 // Listen opens a stream listener through the runtime's Net.
 func (rt Runtime) Listen(ctx context.Context, network, addr string) (net.Listener, error) {
-	return rt.net().Listen(ctx, network, addr)
+	ln, err := rt.net().Listen(ctx, network, addr)
+	if err != nil || !rt.Transport || rt.Events == nil {
+		return ln, err
+	}
+	return watchTransport(ln, rt.Service, rt.Events), nil
 }
 
 // ListenPacket opens a datagram socket through the runtime's Net.

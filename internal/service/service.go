@@ -112,6 +112,11 @@ type Runtime struct {
 	// that sends to the learner unasked (SNMP notifications to a lab
 	// file's loopback target go there instead). Empty without one.
 	Learner string
+	// Transport, when set, wraps every TCP listener the service opens so
+	// that each connection publishes tcp.accept and tcp.close (the tcpip
+	// lab's transport view). Service names the service in those events.
+	Transport bool
+	Service   string
 }
 
 // EventCountsKey is where the runner puts, in Shared, an EventCounts that
