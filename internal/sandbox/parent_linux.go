@@ -214,11 +214,15 @@ func explainStartError(err error, rootless bool) error {
 	return fmt.Errorf("cannot build the lab network without root (%w); running as root works: sudo lab start … --sandbox", err)
 }
 
+// procSys is where the kernel's settings are read (a test points it
+// elsewhere).
+var procSys = "/proc/sys"
+
 // userNamespacesBlocked names the setting that forbids unprivileged user
 // namespaces, if one does.
 func userNamespacesBlocked() string {
 	read := func(p string) string {
-		b, err := os.ReadFile(p)
+		b, err := os.ReadFile(filepath.Join(procSys, strings.TrimPrefix(p, "/proc/sys/")))
 		if err != nil {
 			return ""
 		}
