@@ -2,6 +2,11 @@
 // loads a lab, built-in or from an instructor's file, validating everything:
 // services and their options, tasks and their checks, hints, solve steps and
 // the lessons' links to tasks. Errors name file:line and say what to fix.
+//
+// A lab may use the built-in labs instead of copying them: a service given
+// as "dns: {use: dns}" runs with the dns lab's options and data files, and
+// a task given as "- use: dns/resolve-a" is that lab's task, whose check is
+// compiled again against the services of the lab that uses it.
 package labs
 
 import (
@@ -72,6 +77,9 @@ type Service struct {
 	Line     int
 	Spec     *service.Spec
 	Prepared service.Prepared
+	// From names the built-in lab whose options the service runs with,
+	// when the lab file says "use: LAB" instead of giving options.
+	From string
 }
 
 // Task is one thing the learner does, checked by watching events.
@@ -83,6 +91,9 @@ type Task struct {
 	Points int
 	Check  *checker.Check
 	Solve  []service.Step
+	// From is "LAB/TASK" when the task is used from a built-in lab
+	// ("- use: dns/resolve-a") rather than written out.
+	From string
 }
 
 // Task returns the task with the given id.
@@ -93,6 +104,15 @@ func (l *Lab) Task(id string) (*Task, bool) {
 		}
 	}
 	return nil, false
+}
+
+// EventKinds lists the kinds of event the task's check watches, each once,
+// in the order the check names them.
+func (t *Task) EventKinds() []string {
+	if t.Check == nil {
+		return nil
+	}
+	return eventKinds(t.Check.Spec())
 }
 
 // CheckerTasks returns the tasks in the checker's form.
@@ -179,14 +199,17 @@ func (e *UnknownLabError) Error() string {
 }
 
 // IDs lists the built-in labs.
-func IDs() []string {
-	entries, err := fs.ReadDir(builtin, ".")
+func IDs() []string { return labIDs(builtin) }
+
+// labIDs lists the directories of fsys that hold a lab.yaml.
+func labIDs(fsys fs.FS) []string {
+	entries, err := fs.ReadDir(fsys, ".")
 	if err != nil {
 		return nil
 	}
 	var ids []string
 	for _, e := range entries {
-		if _, err := fs.Stat(builtin, path.Join(e.Name(), "lab.yaml")); e.IsDir() && err == nil {
+		if _, err := fs.Stat(fsys, path.Join(e.Name(), "lab.yaml")); e.IsDir() && err == nil {
 			ids = append(ids, e.Name())
 		}
 	}
@@ -196,16 +219,7 @@ func IDs() []string {
 
 // LoadBuiltin loads a built-in lab by id.
 func LoadBuiltin(id string, reg Registry) (*Lab, error) {
-	for _, known := range IDs() {
-		if known == id {
-			sub, err := fs.Sub(builtin, id)
-			if err != nil {
-				return nil, err
-			}
-			return Load(sub, "lab.yaml", "labs/"+id+"/lab.yaml", reg)
-		}
-	}
-	return nil, &UnknownLabError{ID: id, Known: IDs()}
+	return newRefs(reg).builtin(id)
 }
 
 // LoadFile loads a lab from a file on disk; the files it names (lessons,
@@ -227,6 +241,10 @@ const maxLabFile = 1 << 20
 // Load reads the lab file name in fsys (its directory holds the lab's
 // other files). shown is the file's name in error messages.
 func Load(fsys fs.FS, name, shown string, reg Registry) (*Lab, error) {
+	return load(fsys, name, shown, newRefs(reg))
+}
+
+func load(fsys fs.FS, name, shown string, r *refs) (*Lab, error) {
 	src, err := fs.ReadFile(fsys, name)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read the lab file %s: %w", shown, err)
@@ -238,7 +256,7 @@ func Load(fsys fs.FS, name, shown string, reg Registry) (*Lab, error) {
 			return nil, err
 		}
 	}
-	return Parse(src, data, shown, reg)
+	return parse(src, data, shown, r)
 }
 
 var (
@@ -252,6 +270,7 @@ type loader struct {
 	errs Errors
 	reg  Registry
 	data fs.FS
+	refs *refs
 }
 
 func (ld *loader) add(err error) {
@@ -280,9 +299,14 @@ func (ld *loader) errf(line int, format string, args ...any) {
 }
 
 // Parse reads a lab from the bytes of its file; data holds the lab's other
-// files.
+// files. The file may use services and tasks of the built-in labs ("use:").
 func Parse(src []byte, data fs.FS, shown string, reg Registry) (*Lab, error) {
-	ld := &loader{file: shown, reg: reg, data: data}
+	return parse(src, data, shown, newRefs(reg))
+}
+
+func parse(src []byte, data fs.FS, shown string, r *refs) (*Lab, error) {
+	reg := r.reg
+	ld := &loader{file: shown, reg: reg, data: data, refs: r}
 	if len(src) > maxLabFile {
 		return nil, Errors{{File: shown, Msg: fmt.Sprintf("the file is larger than %d bytes", maxLabFile)}}
 	}
@@ -390,18 +414,25 @@ func (ld *loader) services(lab *Lab, n *yaml.Node) {
 		if v := yamlx.Resolve(f.Value); v != nil && v.Tag != "!!null" {
 			opts = v
 		}
-		prep, err := spec.Load(opts, ld.data)
-		if err != nil {
-			n := len(ld.errs)
-			ld.add(err)
-			for _, ye := range ld.errs[n:] {
-				ye.Msg = name + ": " + ye.Msg
-				if ye.Line == 0 && ye.File == ld.file {
-					ye.Line = f.Key.Line
+		svc := Service{Name: name, Line: f.Key.Line, Spec: spec}
+		if use, ok := useField(opts); ok {
+			// Keep the service even when the reference is wrong, so that
+			// its events and listeners are known while the rest of the
+			// file is checked.
+			svc.From, svc.Prepared = ld.useService(name, opts, use)
+		} else {
+			prep, err := spec.Load(opts, ld.data)
+			if err != nil {
+				n := len(ld.errs)
+				ld.add(err)
+				for _, ye := range ld.errs[n:] {
+					ye.Msg = name + ": " + ye.Msg
+					if ye.Line == 0 && ye.File == ld.file {
+						ye.Line = f.Key.Line
+					}
 				}
 			}
-			// Keep the service, so that its events and listeners are known
-			// while the rest of the file is checked.
+			svc.Prepared = prep
 		}
 		for _, req := range spec.Requires {
 			found := false
@@ -412,9 +443,56 @@ func (ld *loader) services(lab *Lab, n *yaml.Node) {
 				ld.errf(f.Key.Line, "service %s needs the service %s: add %s: before %s: in services", name, req, req, name)
 			}
 		}
-		lab.Services = append(lab.Services, Service{Name: name, Line: f.Key.Line, Spec: spec, Prepared: prep})
+		lab.Services = append(lab.Services, svc)
 	}
 }
+
+// useField finds the key "use" in a service's options.
+func useField(opts *yaml.Node) (yamlx.Field, bool) {
+	if opts == nil || opts.Kind != yaml.MappingNode {
+		return yamlx.Field{}, false
+	}
+	for i := 0; i+1 < len(opts.Content); i += 2 {
+		if opts.Content[i].Kind == yaml.ScalarNode && opts.Content[i].Value == "use" {
+			return yamlx.Field{Key: opts.Content[i], Value: opts.Content[i+1]}, true
+		}
+	}
+	return yamlx.Field{}, false
+}
+
+// useService resolves "name: {use: LAB}": the service as the built-in lab
+// LAB runs it, with its options and data files.
+func (ld *loader) useService(name string, opts *yaml.Node, use yamlx.Field) (string, service.Prepared) {
+	fields, order, err := yamlx.Mapping(opts, name+" options")
+	if err != nil {
+		ld.add(err)
+		return "", nil
+	}
+	for _, k := range order {
+		if k != "use" {
+			ld.errf(fields[k].Key.Line, "%s: %s: cannot go with use: (the service runs with the options of the lab it uses); drop it, or drop use: and write every option here", name, k)
+		}
+	}
+	id, err := yamlx.String(use.Value, "use")
+	if err != nil {
+		ld.add(err)
+		return "", nil
+	}
+	src, err := ld.refs.use(id)
+	if err != nil {
+		ld.errf(use.Value.Line, "%s: use: %s: %v", name, id, err)
+		return "", nil
+	}
+	for _, s := range src.Services {
+		if s.Name == name {
+			return id, s.Prepared
+		}
+	}
+	ld.errf(use.Value.Line, "%s: use: %s: the lab %s runs no %s service (its services: %s)", name, id, id, name, strings.Join(serviceNames(src), ", "))
+	return "", nil
+}
+
+var taskFields = []string{"id", "title", "hints", "points", "check", "solve", "use"}
 
 func (ld *loader) tasks(lab *Lab, n *yaml.Node, cat *catalog) {
 	items, err := yamlx.Sequence(n, "tasks")
@@ -431,26 +509,49 @@ func (ld *loader) tasks(lab *Lab, n *yaml.Node, cat *catalog) {
 		listeners[l.Name] = true
 	}
 	for _, it := range items {
-		fields, _, err := yamlx.Mapping(it, "task", "id", "title", "hints", "points", "check", "solve")
+		fields, _, err := yamlx.Mapping(it, "task", taskFields...)
 		if err != nil {
 			ld.add(err)
 			continue
 		}
 		t := Task{Line: it.Line, Points: 1}
-		if f, ok := fields["id"]; !ok {
+		use, used := fields["use"]
+		if used {
+			for _, k := range []string{"check", "solve"} {
+				if f, ok := fields[k]; ok {
+					ld.errf(f.Key.Line, "task: %s: cannot go with use: (the task is checked and solved as in the lab it comes from); drop it, or drop use: and write the task in full", k)
+				}
+			}
+			_, ownHints := fields["hints"]
+			if ref := ld.useTask(lab, use.Value, cat, listeners, ownHints); ref != nil {
+				t = *ref
+				t.Line = it.Line
+			}
+		}
+		idLine := it.Line
+		if f, ok := fields["id"]; ok {
+			idLine = f.Value.Line
+			if t.ID, err = yamlx.String(f.Value, "id"); err != nil {
+				ld.add(err)
+			} else if !idRE.MatchString(t.ID) {
+				ld.errf(f.Value.Line, "task id %q: use lower-case letters, digits and dashes", t.ID)
+				t.ID = ""
+			}
+		} else if !used {
 			ld.errf(it.Line, "task without id:")
-		} else if t.ID, err = yamlx.String(f.Value, "id"); err != nil {
-			ld.add(err)
-		} else if !idRE.MatchString(t.ID) {
-			ld.errf(f.Value.Line, "task id %q: use lower-case letters, digits and dashes", t.ID)
-		} else if prev, dup := seen[t.ID]; dup {
-			ld.errf(f.Value.Line, "task id %q is used twice (first at line %d); task ids must be unique", t.ID, prev)
 		} else {
-			seen[t.ID] = f.Value.Line
+			idLine = use.Value.Line
+		}
+		if t.ID != "" {
+			if prev, dup := seen[t.ID]; dup {
+				ld.errf(idLine, "task id %q is used twice (first at line %d); task ids must be unique", t.ID, prev)
+			} else {
+				seen[t.ID] = idLine
+			}
 		}
 		if f, ok := fields["title"]; ok {
 			t.Title = ld.text(f.Value, "title")
-		} else {
+		} else if !used {
 			ld.errf(it.Line, "task %s: missing title:", t.ID)
 		}
 		if f, ok := fields["points"]; ok {
@@ -461,6 +562,7 @@ func (ld *loader) tasks(lab *Lab, n *yaml.Node, cat *catalog) {
 			}
 		}
 		if f, ok := fields["hints"]; ok {
+			t.Hints = nil
 			hints, err := yamlx.Sequence(f.Value, "hints")
 			ld.add(err)
 			for _, h := range hints {
@@ -475,18 +577,178 @@ func (ld *loader) tasks(lab *Lab, n *yaml.Node, cat *catalog) {
 				t.Hints = append(t.Hints, txt)
 			}
 		}
-		if f, ok := fields["check"]; !ok {
-			ld.errf(it.Line, "task %s: missing check: (which event shows the task is done)", t.ID)
-		} else if spec, err := checker.ParseSpec(f.Value); err != nil {
-			ld.add(err)
-		} else if t.Check, err = checker.Compile(spec, cat); err != nil {
-			ld.add(err)
-		}
-		if f, ok := fields["solve"]; ok {
-			t.Solve = ld.solve(lab, f.Value)
+		if !used {
+			if f, ok := fields["check"]; !ok {
+				ld.errf(it.Line, "task %s: missing check: (which event shows the task is done)", t.ID)
+			} else if spec, err := checker.ParseSpec(f.Value); err != nil {
+				ld.add(err)
+			} else if t.Check, err = checker.Compile(spec, cat); err != nil {
+				ld.add(err)
+			}
+			if f, ok := fields["solve"]; ok {
+				t.Solve = ld.solve(lab, f.Value)
+			}
 		}
 		lab.Tasks = append(lab.Tasks, t)
 	}
+}
+
+// useTask resolves "- use: LAB/TASK": a copy of the task of a built-in lab,
+// its check compiled again against this lab's services. The lab must run
+// the services the task needs: those that emit the events its check
+// watches, perform its solve steps and own the listeners its hints name
+// (unless ownHints: the file gives hints of its own). It returns nil after
+// reporting what is wrong.
+func (ld *loader) useTask(lab *Lab, n *yaml.Node, cat *catalog, listeners map[string]bool, ownHints bool) *Task {
+	ref, err := yamlx.String(n, "use")
+	if err != nil {
+		ld.add(err)
+		return nil
+	}
+	labID, taskID, ok := strings.Cut(ref, "/")
+	if !ok || !idRE.MatchString(labID) || !idRE.MatchString(taskID) {
+		ld.errf(n.Line, "use: %q: name a task of a built-in lab as LAB/TASK, as in \"use: dns/resolve-a\"", ref)
+		return nil
+	}
+	src, err := ld.refs.use(labID)
+	if err != nil {
+		ld.errf(n.Line, "use: %s: %v", ref, err)
+		return nil
+	}
+	orig, ok := src.Task(taskID)
+	if !ok {
+		ld.errf(n.Line, "use: %s: the lab %s has no task %q (its tasks: %s)", ref, labID, taskID, taskIDs(src))
+		return nil
+	}
+	t := *orig
+	t.From = ref
+	t.Hints = append([]Text(nil), orig.Hints...)
+	t.Solve = append([]service.Step(nil), orig.Solve...)
+
+	// The services the task needs, in the order found, with why.
+	var missing []string
+	need := func(svc, why string) {
+		for _, m := range missing {
+			if strings.HasPrefix(m, svc+" ") {
+				return
+			}
+		}
+		missing = append(missing, svc+" ("+why+")")
+	}
+	spec := orig.Check.Spec()
+	for _, kind := range eventKinds(spec) {
+		if _, ok := cat.EventSpec(kind); !ok {
+			need(ld.serviceFor(func(s *service.Spec) bool { _, ok := s.Event(kind); return ok }, kind), "its check watches "+kind)
+		}
+	}
+	for _, st := range t.Solve {
+		if _, ok := lab.action(st.Action); !ok {
+			need(ld.serviceFor(func(s *service.Spec) bool { _, ok := s.Action(st.Action); return ok }, st.Action), "its solve step "+st.Action)
+		}
+	}
+	if !ownHints {
+		for _, h := range t.Hints {
+			for _, s := range h {
+				for _, m := range placeholderRE.FindAllStringSubmatch(s, -1) {
+					if !listeners[m[1]] {
+						need(ld.serviceFor(func(s *service.Spec) bool {
+							for _, l := range s.Listeners {
+								if l.Name == m[1] {
+									return true
+								}
+							}
+							return false
+						}, m[1]), "its hints name "+m[0])
+					}
+				}
+			}
+		}
+	}
+	if len(missing) > 0 {
+		names := make([]string, len(missing))
+		for i, m := range missing {
+			names[i], _, _ = strings.Cut(m, " ")
+		}
+		adds := make([]string, len(names))
+		for i, s := range names {
+			adds[i] = fmt.Sprintf("%s: {use: %s}", s, labID)
+			if !src.runs(s) {
+				adds[i] = s + ":"
+			}
+		}
+		ld.errf(n.Line, "use: %s needs the service %s, which this lab does not run: add %s to services:",
+			ref, strings.Join(missing, ", "), strings.Join(adds, " and "))
+		return nil
+	}
+	if t.Check, err = checker.Compile(spec, cat); err != nil {
+		ld.errf(n.Line, "use: %s: its check does not fit this lab: %s", ref, errMsg(err))
+		return nil
+	}
+	return &t
+}
+
+// serviceFor names the service of the registry that has what is sought,
+// or what itself when none has.
+func (ld *loader) serviceFor(has func(*service.Spec) bool, what string) string {
+	for _, name := range ld.reg.Names() {
+		if s, ok := ld.reg.Service(name); ok && has(s) {
+			return name
+		}
+	}
+	return what
+}
+
+// eventKinds lists the event kinds a check watches, each once.
+func eventKinds(s checker.Spec) []string {
+	var out []string
+	var walk func(s checker.Spec)
+	walk = func(s checker.Spec) {
+		if s.Event != "" && !contains(out, s.Event) {
+			out = append(out, s.Event)
+		}
+		for _, p := range s.Steps {
+			walk(p)
+		}
+		for _, p := range s.Parts {
+			walk(p)
+		}
+	}
+	walk(s)
+	return out
+}
+
+// errMsg is an error's message without its file and line.
+func errMsg(err error) string {
+	var ye *yamlx.Error
+	if errors.As(err, &ye) {
+		return ye.Msg
+	}
+	return err.Error()
+}
+
+func (l *Lab) runs(svc string) bool {
+	for _, s := range l.Services {
+		if s.Name == svc {
+			return true
+		}
+	}
+	return false
+}
+
+func serviceNames(l *Lab) []string {
+	out := make([]string, len(l.Services))
+	for i, s := range l.Services {
+		out[i] = s.Name
+	}
+	return out
+}
+
+func taskIDs(l *Lab) string {
+	ids := make([]string, len(l.Tasks))
+	for i, t := range l.Tasks {
+		ids[i] = t.ID
+	}
+	return strings.Join(ids, ", ")
 }
 
 func (ld *loader) solve(lab *Lab, n *yaml.Node) []service.Step {
@@ -567,12 +829,8 @@ func (ld *loader) lessons(lab *Lab, files map[string]string) {
 		}
 		for _, link := range doc.Links() {
 			if _, ok := lab.Task(link.Task); !ok {
-				ids := make([]string, len(lab.Tasks))
-				for i, t := range lab.Tasks {
-					ids[i] = t.ID
-				}
 				ld.errs = append(ld.errs, &yamlx.Error{File: shown, Line: link.Line,
-					Msg: fmt.Sprintf("=> %s: no task has this id (tasks: %s)", link.Task, strings.Join(ids, ", "))})
+					Msg: fmt.Sprintf("=> %s: no task has this id (tasks: %s)", link.Task, taskIDs(lab))})
 			}
 		}
 		lab.Lessons[lang] = doc
@@ -692,4 +950,65 @@ func RenderHint(s string, eps service.Endpoints) string {
 		}
 		return m
 	})
+}
+
+// refs loads the built-in labs a lab file uses ("use: dns",
+// "use: dns/resolve-a"), each once per load, and refuses labs that use
+// each other in a circle.
+type refs struct {
+	reg     Registry
+	fsys    fs.FS // the built-in labs, one directory each
+	loaded  map[string]*Lab
+	failed  map[string]error
+	loading []string // the built-in labs being loaded, outermost first
+}
+
+func newRefs(reg Registry) *refs {
+	return &refs{reg: reg, fsys: builtin, loaded: map[string]*Lab{}, failed: map[string]error{}}
+}
+
+// builtin loads the built-in lab id.
+func (r *refs) builtin(id string) (*Lab, error) {
+	if l, ok := r.loaded[id]; ok {
+		return l, nil
+	}
+	if err, ok := r.failed[id]; ok {
+		return nil, err
+	}
+	if contains(r.loading, id) {
+		return nil, fmt.Errorf("the labs %s use each other in a circle", strings.Join(append(r.loading, id), " → "))
+	}
+	if known := labIDs(r.fsys); !contains(known, id) {
+		return nil, &UnknownLabError{ID: id, Known: known}
+	}
+	sub, err := fs.Sub(r.fsys, id)
+	if err != nil {
+		return nil, err
+	}
+	r.loading = append(r.loading, id)
+	l, err := load(sub, "lab.yaml", "labs/"+id+"/lab.yaml", r)
+	r.loading = r.loading[:len(r.loading)-1]
+	if err != nil {
+		r.failed[id] = err
+		return nil, err
+	}
+	r.loaded[id] = l
+	return l, nil
+}
+
+// use loads the built-in lab id for a "use:" in a lab file.
+func (r *refs) use(id string) (*Lab, error) {
+	l, err := r.builtin(id)
+	var (
+		unknown *UnknownLabError
+		list    Errors
+	)
+	switch {
+	case errors.As(err, &unknown):
+		return nil, fmt.Errorf("no built-in lab is named %s (the labs are: %s)", id, strings.Join(unknown.Known, ", "))
+	case errors.As(err, &list) && len(list) > 0:
+		// Named with its first problem: the rest are in that lab's file.
+		return nil, fmt.Errorf("the lab %s does not load: %v", id, list[0])
+	}
+	return l, err
 }

@@ -144,6 +144,11 @@ func FuzzParse(f *testing.F) {
 		f.Add(b)
 	}
 	f.Add([]byte("id: x\ntasks:\n  - {id: a, check: {sequence: [{event: dns.query}, {event: dns.query}], same: qname}}\n"))
+	f.Add([]byte(usesDNS))
+	if b, err := fs.ReadFile(builtin, "course/lab.yaml"); err == nil {
+		f.Add(b)
+	}
+	f.Add([]byte("id: x\ntitle: X\nservices:\n  dns: {}\ntasks:\n  - use: dns/resolve-a\n    id: y\n"))
 	f.Fuzz(func(t *testing.T, src []byte) {
 		lab, err := Parse(src, fstest.MapFS{}, "f.yaml", reg{})
 		if err != nil {

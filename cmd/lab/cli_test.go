@@ -177,7 +177,7 @@ func TestHintsAndSolve(t *testing.T) {
 // Every built-in lab can be solved by `lab solve` alone (with the Go
 // clients of its services), starting the lab itself on free ports.
 func TestSolveEveryLab(t *testing.T) {
-	want := map[string]int{"dns": 9, "dhcp": 5, "smtp": 7, "pop": 6, "imap": 7, "mail": 4, "snmp": 7}
+	want := map[string]int{"dns": 9, "dhcp": 5, "smtp": 7, "pop": 6, "imap": 7, "mail": 4, "snmp": 7, "course": 8, "tcpip": 4, "ws": 4}
 	out, _, _ := labRun(t, "list", "--json")
 	var entries []labEntry
 	if err := json.Unmarshal([]byte(out), &entries); err != nil {

@@ -106,6 +106,8 @@ Start with:  lab list   then   lab start dns`,
 	})
 	root.PersistentFlags().StringVar(&c.stateDir, "state", "", "state directory (default $LAB_STATE_DIR, else $XDG_STATE_HOME/lab, else ~/.local/state/lab)")
 	root.AddCommand(c.listCmd(), c.startCmd(), c.statusCmd(), c.hintCmd(), c.resetCmd(), c.lessonCmd(), c.solveCmd(), c.shellCmd(), c.solveStepCmd(), c.dhcpClientCmd())
+	root.AddCommand(c.quizCmd())
+	root.AddCommand(c.explainCmd())
 	root.CompletionOptions.HiddenDefaultCmd = true
 	return root
 }

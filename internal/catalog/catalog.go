@@ -8,11 +8,13 @@ import (
 	"protolab/internal/service"
 	"protolab/services/dhcp"
 	"protolab/services/dns"
+	"protolab/services/echo"
 	"protolab/services/imap"
 	"protolab/services/mailstore"
 	"protolab/services/pop3"
 	"protolab/services/smtp"
 	"protolab/services/snmp"
+	"protolab/services/ws"
 )
 
 // Registry is the set of services a lab can name.
@@ -23,7 +25,7 @@ type Registry struct {
 // New returns the registry of every built-in service.
 func New() *Registry {
 	r := &Registry{specs: map[string]*service.Spec{}}
-	for _, s := range []*service.Spec{&dns.Spec, &dhcp.Spec, &mailstore.Spec, &pop3.Spec, &imap.Spec, &smtp.Spec, &snmp.Spec} {
+	for _, s := range []*service.Spec{&dns.Spec, &dhcp.Spec, &mailstore.Spec, &pop3.Spec, &imap.Spec, &smtp.Spec, &snmp.Spec, &echo.Spec, &ws.Spec} {
 		r.specs[s.Name] = s
 	}
 	return r
