@@ -26,6 +26,7 @@ bench:
 	$(GO) run ./bench/dnsbench
 	$(GO) run ./bench/mailbench
 	$(GO) run ./bench/snmpbench
+	$(GO) run ./bench/dhcpbench
 
 fuzz:
 	scripts/fuzz.sh $(FUZZTIME)
