@@ -98,3 +98,26 @@ func BenchmarkDeliverParallel(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkWriteBatch writes batches of 16 small deliveries to one INBOX,
+// as the group commit does under SMTP load; the time is per delivery.
+func BenchmarkWriteBatch(b *testing.B) {
+	s := newStore(b)
+	msg := mail("bench", "a small message\n")
+	_, userID, _ := s.user("alice")
+	const size = 16
+	b.SetBytes(int64(len(msg)))
+	for b.Loop() {
+		batch := make([]*delivery, size)
+		for i := range batch {
+			batch[i] = &delivery{ctx: ctx, user: "alice", userID: userID, mb: "INBOX", msg: msg, date: t0}
+		}
+		s.writeBatch(batch)
+		for _, d := range batch {
+			if d.err != nil {
+				b.Fatal(d.err)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*size), "ns/delivery")
+}

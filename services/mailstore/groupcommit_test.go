@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -163,8 +164,9 @@ func waitQueued(t *testing.T, s *Store, n int) {
 	waitQueue(t, s, fmt.Sprintf("%d queued deliveries", n), func(q *deliverQueue) bool { return len(q.pending) == n })
 }
 
-// holdWrites takes the write lock, so that deliveries queue behind a
-// leader, and returns its release (also run at the end of the test).
+// holdWrites takes the write lock, so that deliveries queue behind the
+// batch the writer holds, and returns its release (also run at the end of
+// the test).
 func holdWrites(t *testing.T, s *Store) func() {
 	s.wmu.Lock()
 	var once sync.Once
@@ -173,7 +175,7 @@ func holdWrites(t *testing.T, s *Store) func() {
 	return release
 }
 
-// TestDeliverOneBatch queues deliveries behind a leader held at the write
+// TestDeliverOneBatch queues deliveries behind a batch held at the write
 // lock: they are then written in one transaction, and the ones that fail
 // (no mailbox, over quota, cancelled) do not fail the others, nor leave
 // anything behind.
@@ -185,8 +187,8 @@ func TestDeliverOneBatch(t *testing.T) {
 		uid, err := s.Deliver(ctx, "bob", "INBOX", sized(0, 0, 100), nil, t0)
 		first <- result{uid: uid, err: err}
 	}()
-	// The leader has taken its batch of one, and waits for the lock.
-	waitQueue(t, s, "the leader", func(q *deliverQueue) bool { return q.busy && len(q.pending) == 0 })
+	// The writer has taken a batch of one, and waits for the lock.
+	waitQueue(t, s, "the first batch", func(q *deliverQueue) bool { return q.busy && len(q.pending) == 0 })
 	cases := []struct {
 		user, mailbox string
 		size          int
@@ -229,7 +231,7 @@ func TestDeliverOneBatch(t *testing.T) {
 	before := s.batches.Load()
 	release()
 	if r := <-first; r.err != nil || r.uid != 1 {
-		t.Fatalf("leader: %d, %v", r.uid, r.err)
+		t.Fatalf("first delivery: %d, %v", r.uid, r.err)
 	}
 	for k, c := range cases {
 		if c.want == context.Canceled {
@@ -242,7 +244,7 @@ func TestDeliverOneBatch(t *testing.T) {
 		}
 	}
 	if n := s.batches.Load() - before; n != 2 {
-		t.Errorf("%d transactions, want 2 (the leader's, then the queue's)", n)
+		t.Errorf("%d transactions, want 2 (the first delivery's, then the queue's)", n)
 	}
 	for user, want := range map[string][]uint32{"alice": {1, 2}, "bob": {1, 2}, "carol": {1, 2}} {
 		if got := uids(t, s, user, "INBOX"); !slices.Equal(got, want) {
@@ -263,8 +265,8 @@ func TestDeliverClose(t *testing.T) {
 			uid, err := s.Deliver(ctx, "alice", "INBOX", sized(0, i, 100), nil, t0)
 			out <- result{i: i, uid: uid, err: err}
 		}()
-		if i == 0 { // the leader takes its batch of one and waits for the lock
-			waitQueue(t, s, "the leader", func(q *deliverQueue) bool { return q.busy && len(q.pending) == 0 })
+		if i == 0 { // the writer takes a batch of one and waits for the lock
+			waitQueue(t, s, "the first batch", func(q *deliverQueue) bool { return q.busy && len(q.pending) == 0 })
 		}
 	}
 	waitQueued(t, s, n-1)
@@ -292,4 +294,135 @@ func TestDeliverClose(t *testing.T) {
 	}
 	_, err := s.Deliver(ctx, "alice", "INBOX", sized(0, 0, 100), nil, t0)
 	wantErr(t, "delivery after Close", err, ErrClosed)
+}
+
+// deliverAsync delivers in a goroutine; the result comes on the channel.
+func deliverAsync(s *Store, user string, msg []byte) <-chan result {
+	out := make(chan result, 1)
+	go func() {
+		uid, err := s.Deliver(ctx, user, "INBOX", msg, nil, t0)
+		out <- result{user: user, uid: uid, err: err}
+	}()
+	return out
+}
+
+// TestDeliverWaitsForArrivals: while a delivery is arriving (Expect), the
+// writer holds the batch open, and what comes meanwhile shares its
+// transaction; once nothing arrives, a delivery is written at once.
+func TestDeliverWaitsForArrivals(t *testing.T) {
+	s, _ := openStore(t, groupOptions)
+	s.gatherMax = time.Hour // only the arrivals end the wait
+
+	// Nothing arriving: no wait (it would last an hour).
+	if r := <-deliverAsync(s, "alice", sized(0, 0, 100)); r.err != nil || r.uid != 1 {
+		t.Fatalf("lone delivery: %d, %v", r.uid, r.err)
+	}
+
+	a1, a2 := s.Expect(), s.Expect()
+	before := s.batches.Load()
+	first := deliverAsync(s, "alice", sized(0, 1, 100))
+	waitQueue(t, s, "the writer gathering", func(q *deliverQueue) bool { return q.gathering && len(q.pending) == 1 })
+	a1.Done()
+	a1.Done() // again: counted once
+	second := deliverAsync(s, "bob", sized(1, 0, 100))
+	waitQueued(t, s, 2)
+	third := deliverAsync(s, "alice", sized(0, 2, 100))
+	waitQueued(t, s, 3)
+	select {
+	case r := <-first:
+		t.Fatalf("written while a delivery was still arriving: %d, %v", r.uid, r.err)
+	default:
+	}
+	a2.Done()
+	for name, c := range map[string]struct {
+		ch  <-chan result
+		uid uint32
+	}{"first": {first, 2}, "second": {second, 1}, "third": {third, 3}} {
+		if r := <-c.ch; r.err != nil || r.uid != c.uid {
+			t.Errorf("%s delivery: UID %d, %v; want UID %d", name, r.uid, r.err, c.uid)
+		}
+	}
+	if n := s.batches.Load() - before; n != 1 {
+		t.Errorf("%d transactions, want 1", n)
+	}
+	s.qmu.Lock()
+	left := s.q.arriving
+	s.qmu.Unlock()
+	if left != 0 {
+		t.Errorf("%d arrivals left, want 0", left)
+	}
+}
+
+// TestDeliverArrivalNeverComes: a delivery announced that never comes (a
+// client gone quiet inside DATA) holds the others back gatherMax at most.
+func TestDeliverArrivalNeverComes(t *testing.T) {
+	s, _ := openStore(t, groupOptions)
+	s.gatherMax = 50 * time.Millisecond
+	a := s.Expect()
+	defer a.Done()
+	start := time.Now()
+	r := <-deliverAsync(s, "alice", sized(0, 0, 100))
+	if r.err != nil || r.uid != 1 {
+		t.Fatalf("delivery: %d, %v", r.uid, r.err)
+	}
+	if d := time.Since(start); d < s.gatherMax {
+		t.Errorf("written after %v, before the wait of %v ended", d, s.gatherMax)
+	}
+}
+
+// TestDeliverWriteFails makes one delivery of a batch fail as it is
+// written (a trigger stands for a full disk): the batch is rolled back and
+// each delivery written again alone, so only that one fails, and nothing
+// of it is left behind.
+func TestDeliverWriteFails(t *testing.T) {
+	s, _ := openStore(t, groupOptions)
+	// A TEMP trigger belongs to one connection: the writer's.
+	s.wmu.Lock()
+	err := s.w.begin()
+	if err == nil {
+		_, err = s.w.Exec(`CREATE TEMP TRIGGER fail_777 BEFORE INSERT ON mail_bodies
+			WHEN length(new.data) = 777 BEGIN SELECT RAISE(ABORT, 'injected write failure'); END`)
+	}
+	if err == nil {
+		err = s.w.commit()
+	}
+	s.wmu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	release := holdWrites(t, s)
+	first := deliverAsync(s, "alice", sized(0, 0, 100))
+	waitQueue(t, s, "the first batch", func(q *deliverQueue) bool { return q.busy && len(q.pending) == 0 })
+	sizes := []int{100, 777, 100, 777}
+	out := make([]<-chan result, len(sizes))
+	for k, n := range sizes {
+		out[k] = deliverAsync(s, "alice", sized(1, k, n))
+		waitQueued(t, s, k+1)
+	}
+	release()
+	if r := <-first; r.err != nil || r.uid != 1 {
+		t.Fatalf("first delivery: %d, %v", r.uid, r.err)
+	}
+	var got []uint32
+	for k, n := range sizes {
+		r := <-out[k]
+		switch {
+		case n == 777 && (r.err == nil || !strings.Contains(r.err.Error(), "injected write failure")):
+			t.Errorf("delivery %d (%d bytes): UID %d, %v; want the injected failure", k, n, r.uid, r.err)
+		case n != 777 && r.err != nil:
+			t.Errorf("delivery %d (%d bytes): %v", k, n, r.err)
+		case n != 777:
+			got = append(got, r.uid)
+		}
+	}
+	if !slices.Equal(got, []uint32{2, 3}) {
+		t.Errorf("UIDs %v, want [2 3]", got)
+	}
+	if l := uids(t, s, "alice", "INBOX"); !slices.Equal(l, []uint32{1, 2, 3}) {
+		t.Errorf("alice's INBOX holds %v, want [1 2 3]", l)
+	}
+	if mi := info(t, s, "alice", "INBOX"); mi.UIDNext != 4 || mi.Size != 300 {
+		t.Errorf("INBOX: UIDNEXT %d, size %d; want 4 and 300", mi.UIDNext, mi.Size)
+	}
 }

@@ -26,7 +26,8 @@ type querier interface {
 	Query(query string, args ...any) (*sql.Rows, error)
 }
 
-// writer is a querier that also executes: a *sql.Tx, or a cachedTx.
+// writer is a querier that also executes: a *sql.Tx, or the group
+// commit's writerConn.
 type writer interface {
 	querier
 	Exec(query string, args ...any) (sql.Result, error)

@@ -225,7 +225,6 @@ var migrations = []string{
 // transaction, and reads see only whole changes.
 type Store struct {
 	db     *sql.DB
-	prep   sync.Map // query text -> *sql.Stmt, for cachedTx
 	opts   Options
 	users  map[string]int64 // lower-case name -> mail_users.id
 	passwd map[string][32]byte
@@ -238,6 +237,14 @@ type Store struct {
 	// groupcommit.go); it is never held while waiting for wmu.
 	qmu sync.Mutex
 	q   deliverQueue
+	// The writer's (see groupcommit.go): its connection, what wakes it
+	// (new work, the end of the arrivals, Close), the bound of its wait for
+	// arrivals (maxGather; tests change it), and its end.
+	w           writerConn
+	kick        chan struct{}
+	gatherMax   time.Duration
+	gatherTimer *time.Timer
+	writerDone  chan struct{}
 	// batches counts the delivery transactions committed (for tests).
 	batches atomic.Int64
 
@@ -269,7 +276,10 @@ func Open(stateDir string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("mailstore: %w", err)
 	}
 	s := &Store{db: db, opts: opts, users: map[string]int64{}, passwd: map[string][32]byte{},
-		watches: map[watchKey]map[*Watch]struct{}{}}
+		watches: map[watchKey]map[*Watch]struct{}{}, w: writerConn{db: db},
+		kick: make(chan struct{}, 1), gatherMax: maxGather, gatherTimer: time.NewTimer(time.Hour),
+		writerDone: make(chan struct{})}
+	s.gatherTimer.Stop()
 	for _, u := range opts.Users {
 		s.passwd[u.Name] = sha256.Sum256([]byte(u.Password))
 	}
@@ -278,6 +288,7 @@ func Open(stateDir string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("mailstore: state database %s: %w", path, err)
 	}
+	go s.writeLoop()
 	return s, nil
 }
 
@@ -400,8 +411,8 @@ func (s *Store) Close() error {
 	s.endAllWatches()
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
+	s.w.close()
 	s.stmt.close()
-	s.prep.Range(func(_, st any) bool { st.(*sql.Stmt).Close(); return true })
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("mailstore: close: %w", err)
 	}
@@ -436,54 +447,6 @@ func (st *statements) prepare(db *sql.DB) error {
 		}
 	}
 	return nil
-}
-
-// cachedTx runs a transaction's queries through statements prepared once
-// per query text (database/sql then reuses them on each connection).
-type cachedTx struct {
-	tx *sql.Tx
-	s  *Store
-}
-
-func (s *Store) cached(tx *sql.Tx) cachedTx { return cachedTx{tx: tx, s: s} }
-
-func (c cachedTx) stmt(query string) (*sql.Stmt, error) {
-	if st, ok := c.s.prep.Load(query); ok {
-		return c.tx.Stmt(st.(*sql.Stmt)), nil
-	}
-	st, err := c.s.db.Prepare(query)
-	if err != nil {
-		return nil, err
-	}
-	if prev, loaded := c.s.prep.LoadOrStore(query, st); loaded {
-		st.Close()
-		st = prev.(*sql.Stmt)
-	}
-	return c.tx.Stmt(st), nil
-}
-
-func (c cachedTx) QueryRow(query string, args ...any) *sql.Row {
-	st, err := c.stmt(query)
-	if err != nil {
-		return c.tx.QueryRow(query, args...)
-	}
-	return st.QueryRow(args...)
-}
-
-func (c cachedTx) Query(query string, args ...any) (*sql.Rows, error) {
-	st, err := c.stmt(query)
-	if err != nil {
-		return nil, err
-	}
-	return st.Query(args...)
-}
-
-func (c cachedTx) Exec(query string, args ...any) (sql.Result, error) {
-	st, err := c.stmt(query)
-	if err != nil {
-		return nil, err
-	}
-	return st.Exec(args...)
 }
 
 func (st *statements) close() {
@@ -609,6 +572,22 @@ func insertMessage(tx writer, mailboxID int64, uid uint32, flags string, date ti
 		return 0, err
 	}
 	return id, nil
+}
+
+// insertMessageID adds a message and its body under a given id (one
+// above the largest, which the caller keeps track of during a
+// transaction): two statements that return no rows. The caller moves
+// uidnext.
+func insertMessageID(tx writer, id, mailboxID int64, uid uint32, flags string, date time.Time, msg []byte) error {
+	if _, err := tx.Exec(`INSERT INTO mail_messages (id, mailbox_id, uid, flags, internal_date, size)
+		VALUES (?, ?, ?, ?, ?, ?)`, id, mailboxID, uid, flags, formatTime(date), len(msg)); err != nil {
+		return err
+	}
+	if msg == nil {
+		msg = []byte{}
+	}
+	_, err := tx.Exec(`INSERT INTO mail_bodies (id, data) VALUES (?, ?)`, id, msg)
+	return err
 }
 
 // Reset brings the store back to its initial state: every mailbox of every

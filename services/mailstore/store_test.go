@@ -3,6 +3,7 @@ package mailstore
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"io"
 	"mime"
@@ -14,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"protolab/internal/progress"
+	"protolab/internal/statedb"
 )
 
 func TestOpenDefaults(t *testing.T) {
@@ -163,6 +165,23 @@ func TestSharesTheProgressDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
+	userVersion := func(db *sql.DB) int {
+		t.Helper()
+		var uv int
+		if err := db.QueryRow("PRAGMA user_version").Scan(&uv); err != nil {
+			t.Fatal(err)
+		}
+		return uv
+	}
+	raw, _, err := statedb.Open(dir, statedb.Normal, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	progressVersion := userVersion(raw)
+	if progressVersion < 1 {
+		t.Fatalf("progress left user_version %d", progressVersion)
+	}
 	s, err := Open(dir, Options{Welcome: true})
 	if err != nil {
 		t.Fatal(err)
@@ -172,9 +191,8 @@ func TestSharesTheProgressDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	deliver(t, s, "alice", "INBOX", mail("hi", "x"))
-	var uv int
-	if err := s.db.QueryRow("PRAGMA user_version").Scan(&uv); err != nil || uv != 1 {
-		t.Errorf("user_version = %d (%v), want progress's 1", uv, err)
+	if uv := userVersion(s.db); uv != progressVersion {
+		t.Errorf("user_version = %d, want progress's %d", uv, progressVersion)
 	}
 	var sv string
 	if err := s.db.QueryRow("SELECT value FROM mail_meta WHERE key = 'schema_version'").Scan(&sv); err != nil || sv != "1" {

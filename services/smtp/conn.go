@@ -26,6 +26,8 @@ import (
 //     keeps seeing the dialogue), unknown or garbled commands (go-smtp
 //     would hang up after four), BDAT (CHUNKING is not offered);
 //   - keeps the transcript, secrets masked;
+//   - sends each reply in one write (go-smtp writes the lines of EHLO's
+//     reply one by one);
 //   - reads a message typed with bare LF line ends (nc without -C) as CRLF;
 //   - counts bad commands and pauses before commands (typed sessions).
 //
@@ -71,11 +73,15 @@ type link struct {
 	stopping  bool // shutdown: no new command is read
 	waiting   bool // blocked waiting for a command
 	closeOnce sync.Once
+	// The transport's deadlines as last set (see setReadDeadline).
+	readDeadline, writeDeadline time.Time
 
 	// The rest belongs to the goroutine serving the link's current view.
 	br           *bufio.Reader // over transport
 	in           []byte        // read for go-smtp, not handed over yet
 	out          []byte        // a partial reply line from go-smtp
+	wbuf         []byte        // replies to send
+	midReply     bool          // the last reply line was not the last of its reply
 	mode         mode
 	cmd, arg     string // the command being answered ("" once answered)
 	greeted      bool
@@ -167,7 +173,7 @@ func (v *view) SetReadDeadline(t time.Time) error {
 	if l.stopping || l.closed {
 		return nil
 	}
-	return l.transport.SetReadDeadline(t)
+	return l.setReadDeadline(t)
 }
 
 func (v *view) SetWriteDeadline(t time.Time) error {
@@ -177,7 +183,37 @@ func (v *view) SetWriteDeadline(t time.Time) error {
 	if l.closed {
 		return nil
 	}
+	return l.setWriteDeadline(t)
+}
+
+// deadlineSlack is how much earlier than asked a deadline may stay: moving
+// a socket's deadline changes a timer, and go-smtp moves both before every
+// command and every reply.
+const deadlineSlack = time.Second
+
+// setReadDeadline sets the transport's read deadline to t, or leaves it
+// where it is when that is less than deadlineSlack before t; l.mu is held.
+func (l *link) setReadDeadline(t time.Time) error {
+	if slack(l.readDeadline, t) {
+		return nil
+	}
+	l.readDeadline = t
+	return l.transport.SetReadDeadline(t)
+}
+
+// setWriteDeadline is setReadDeadline for writes; l.mu is held.
+func (l *link) setWriteDeadline(t time.Time) error {
+	if slack(l.writeDeadline, t) {
+		return nil
+	}
+	l.writeDeadline = t
 	return l.transport.SetWriteDeadline(t)
+}
+
+// slack reports whether a deadline set at cur may stay there when t is
+// asked: both set, and cur at most deadlineSlack before t.
+func slack(cur, t time.Time) bool {
+	return !cur.IsZero() && !t.IsZero() && !t.Before(cur) && t.Sub(cur) < deadlineSlack
 }
 
 // recoverIO turns a panic of the wire layer into the end of the session,
@@ -211,7 +247,7 @@ func (l *link) stop() {
 	defer l.mu.Unlock()
 	l.stopping = true
 	if l.waiting && !l.closed {
-		_ = l.transport.SetReadDeadline(time.Unix(1, 0))
+		_ = l.setReadDeadline(time.Unix(1, 0))
 	}
 }
 
@@ -254,7 +290,7 @@ func (l *link) read(v *view, b []byte) (int, error) {
 		}
 	}
 	n := copy(b, l.in)
-	l.in = l.in[n:]
+	l.in = l.in[:copy(l.in, l.in[n:])] // keeps the buffer for the next line
 	return n, nil
 }
 
@@ -480,6 +516,7 @@ func (l *link) startTLS(v *view, line string) error {
 	st := tc.ConnectionState()
 	l.mu.Lock()
 	l.transport = tc
+	l.readDeadline, l.writeDeadline = time.Time{}, time.Time{} // as the handshake left them
 	l.mu.Unlock()
 	l.br = bufio.NewReaderSize(tc, 4096)
 	l.tlsOn = true
@@ -494,75 +531,80 @@ func (l *link) startTLS(v *view, line string) error {
 
 // reply sends lines of the link's own (not go-smtp's).
 func (l *link) reply(lines ...string) error {
-	var send []byte
 	for _, s := range lines {
-		for _, out := range l.replyLine(s) {
-			send = append(append(send, out...), '\r', '\n')
-		}
+		l.wbuf = l.replyLine(s, l.wbuf)
 	}
 	l.mu.Lock()
-	_ = l.transport.SetWriteDeadline(time.Now().Add(writeTimeout))
+	_ = l.setWriteDeadline(time.Now().Add(writeTimeout))
 	l.mu.Unlock()
-	return l.send(send)
+	return l.send()
 }
 
-// write takes go-smtp's replies.
+// write takes go-smtp's replies. The lines of a multi-line reply (EHLO's)
+// go out together, in one write with the last line: go-smtp writes and
+// flushes them one by one.
 func (l *link) write(v *view, b []byte) (int, error) {
 	l.out = append(l.out, b...)
-	var send []byte
+	rest := l.out
 	for {
-		i := bytes.IndexByte(l.out, '\n')
+		i := bytes.IndexByte(rest, '\n')
 		if i < 0 {
 			break
 		}
-		line := strings.TrimRight(string(l.out[:i]), "\r")
-		l.out = l.out[i+1:]
+		line := strings.TrimRight(string(rest[:i]), "\r")
+		rest = rest[i+1:]
 		if v.quiet && strings.HasPrefix(line, "220") {
 			v.quiet = false // the greeting of the session after STARTTLS
 			continue
 		}
-		for _, out := range l.replyLine(line) {
-			send = append(append(send, out...), '\r', '\n')
-		}
+		l.wbuf = l.replyLine(line, l.wbuf)
 	}
-	if err := l.send(send); err != nil {
+	l.out = l.out[:copy(l.out, rest)]
+	if l.midReply {
+		return len(b), nil
+	}
+	if err := l.send(); err != nil {
 		return 0, err
 	}
 	return len(b), nil
 }
 
-// send writes replies to the client, then publishes the events they
-// concluded.
-func (l *link) send(b []byte) error {
+// send writes the replies waiting in wbuf to the client, then publishes
+// the events they concluded.
+func (l *link) send() error {
 	var err error
-	if len(b) > 0 && !l.gone {
-		if _, err = l.transport.Write(b); err != nil {
+	if len(l.wbuf) > 0 && !l.gone {
+		if _, err = l.transport.Write(l.wbuf); err != nil {
 			l.gone = true
 		}
 	}
+	l.wbuf = l.wbuf[:0]
 	for _, p := range l.ready {
 		l.publish(p.kind, p.attrs)
 	}
+	clear(l.ready)
 	l.ready = l.ready[:0]
 	return err
 }
 
-// replyLine looks at one reply line on its way to the client and returns
-// what is sent instead (most often the line itself).
-func (l *link) replyLine(line string) []string {
+// replyLine looks at one reply line on its way to the client and appends
+// to out what is sent instead (most often the line itself).
+func (l *link) replyLine(line string, out []byte) []byte {
+	l.midReply = len(line) > 3 && line[3] == '-'
 	if l.cmd == "EHLO" && line == "250-CHUNKING" {
 		// go-smtp always offers CHUNKING and, not doing TLS, never
 		// STARTTLS: one takes the other's place.
 		if l.srv.tls == nil || l.tlsOn {
-			return nil
+			return out
 		}
 		line = "250-STARTTLS"
 	}
 	if !l.gone {
 		l.transcript.server(line)
 	}
-	if len(line) > 3 && line[3] == '-' {
-		return []string{line}
+	out = append(append(out, line...), '\r', '\n')
+	if l.midReply {
+		return out
 	}
 	code, _ := strconv.Atoi(line[:min(3, len(line))])
 	switch code {
@@ -570,7 +612,7 @@ func (l *link) replyLine(line string) []string {
 		l.mode = modeBody
 		l.body = bodyState{}
 		l.lfFixed = false
-		return []string{line}
+		return out
 	case 334:
 		l.mode = modeSASL
 		if len(line) > 4 {
@@ -581,9 +623,8 @@ func (l *link) replyLine(line string) []string {
 				l.saslPrompt, _ = strconv.Unquote(strings.TrimSuffix(strings.TrimPrefix(d, " (base64 of "), ")"))
 			}
 		}
-		return []string{line}
+		return out
 	}
-	out := []string{line}
 	l.mode = modeCommand
 	if code == 220 && !l.greeted {
 		l.greeted = true
@@ -595,7 +636,7 @@ func (l *link) replyLine(line string) []string {
 		if l.bad >= l.srv.opts.MaxBadCommands && !l.closing {
 			bye := fmt.Sprintf("421 4.7.0 %s Error: too many errors (%d bad commands), closing connection", l.srv.opts.Hostname, l.bad)
 			l.transcript.server(bye)
-			out = append(out, bye)
+			out = append(append(out, bye...), '\r', '\n')
 			l.closing = true
 			l.ready = append(l.ready, pendingEvent{KindRejected, l.attrs("code", "421", "reason", "too-many-errors")})
 		}
@@ -614,7 +655,10 @@ func (l *link) replyLine(line string) []string {
 func (l *link) conclude(code int) {
 	c := strconv.Itoa(code)
 	ok := code >= 200 && code < 300
-	result := map[bool]string{true: "accepted", false: "rejected"}[ok]
+	result := "rejected"
+	if ok {
+		result = "accepted"
+	}
 	if (l.cmd == "EHLO" || l.cmd == "HELO") && code == 250 {
 		l.ehlo = l.cmd
 		l.helo, _, _ = strings.Cut(l.arg, " ")
@@ -670,7 +714,11 @@ func (l *link) conclude(code int) {
 
 // authAttrs are the attributes of a smtp.auth event.
 func (l *link) authAttrs(user string, ok bool, code string) map[string]string {
-	a := l.attrs("mechanism", l.saslMech, "user", user, "result", map[bool]string{true: "ok", false: "failed"}[ok], "tls", boolString(l.tlsOn))
+	result := "failed"
+	if ok {
+		result = "ok"
+	}
+	a := l.attrs("mechanism", l.saslMech, "user", user, "result", result, "tls", boolString(l.tlsOn))
 	if code != "" {
 		a["code"] = code
 	}
@@ -771,29 +819,23 @@ const bodyChunk = 4096
 func (l *link) readBody() error {
 	l.mu.Lock()
 	if !l.closed && !l.stopping {
-		_ = l.transport.SetReadDeadline(time.Now().Add(l.srv.opts.ReadTimeout))
+		_ = l.setReadDeadline(time.Now().Add(l.srv.opts.ReadTimeout))
 	}
 	l.mu.Unlock()
 	for len(l.in) < bodyChunk {
-		if len(l.in) > 0 && l.br.Buffered() == 0 {
-			return nil
-		}
-		c, err := l.br.ReadByte()
-		if err != nil {
+		if l.br.Buffered() == 0 {
 			if len(l.in) > 0 {
-				return nil // the error comes again on the next read
+				return nil
 			}
-			l.bodyCut(err)
-			return err
+			if _, err := l.br.Peek(1); err != nil {
+				l.bodyCut(err)
+				return err
+			}
 		}
-		if c == '\n' && !l.body.prevCR && l.bareLF {
-			l.lfFixed = true
-			l.in = append(l.in, '\r')
-			l.body.step('\r')
-		}
-		l.in = append(l.in, c)
-		l.body.prevCR = c == '\r'
-		if l.body.step(c) {
+		buf, _ := l.br.Peek(l.br.Buffered())
+		n, end := l.scanBody(buf)
+		_, _ = l.br.Discard(n)
+		if end {
 			l.transcript.client(fmt.Sprintf("<message, %d bytes>", l.body.bytes-3))
 			if l.lfFixed {
 				l.transcript.note("bare LF line ends (nc without -C) were read as CRLF")
@@ -804,6 +846,43 @@ func (l *link) readBody() error {
 		}
 	}
 	return nil
+}
+
+// scanBody takes bytes of buf into l.in, up to the end of the message or
+// a full chunk, and returns how many it took and whether the message
+// ended. Each byte goes through l.body's steps; inside a line, where only
+// a CR (or, with bare LF line ends, an LF) can change anything, a run of
+// other bytes is taken at once.
+func (l *link) scanBody(buf []byte) (int, bool) {
+	i := 0
+	for i < len(buf) && len(l.in) < bodyChunk {
+		if l.body.state == bodyData && !l.bareLF {
+			run := buf[i:min(len(buf), i+bodyChunk-len(l.in))]
+			if j := bytes.IndexByte(run, '\r'); j >= 0 {
+				run = run[:j]
+			}
+			if len(run) > 0 {
+				l.in = append(l.in, run...)
+				l.body.bytes += int64(len(run))
+				l.body.prevCR = false
+				i += len(run)
+				continue
+			}
+		}
+		c := buf[i]
+		i++
+		if c == '\n' && !l.body.prevCR && l.bareLF {
+			l.lfFixed = true
+			l.in = append(l.in, '\r')
+			l.body.step('\r')
+		}
+		l.in = append(l.in, c)
+		l.body.prevCR = c == '\r'
+		if l.body.step(c) {
+			return i, true
+		}
+	}
+	return i, false
 }
 
 // bodyCut notes a message cut short by the client.

@@ -31,6 +31,9 @@ func (t *transcript) snapshot() dialogue.Frozen { return t.Snapshot() }
 // printable makes a line from the network safe to show: valid UTF-8,
 // control characters as "?", at most transcriptLine characters.
 func printable(s string) string {
+	if len(s) <= transcriptLine && plainASCII(s) {
+		return s // the usual line: nothing to change
+	}
 	s = strings.ToValidUTF8(s, "?")
 	clean := true
 	for _, r := range s {
@@ -52,6 +55,16 @@ func printable(s string) string {
 		s = string(r[:transcriptLine]) + "… (" + strconv.Itoa(len(r)-transcriptLine) + " more characters)"
 	}
 	return s
+}
+
+// plainASCII reports whether s is printable ASCII and tabs only.
+func plainASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < ' ' && c != '\t') || c > '~' {
+			return false
+		}
+	}
+	return true
 }
 
 // decoded shows what a base64 string of the dialogue says, when it says

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/mail"
 	"strings"
 	"sync"
 	"testing"
@@ -19,7 +20,8 @@ import (
 )
 
 // FuzzHeaders feeds headerFields arbitrary messages: it must never fail,
-// and what it returns must be fit for an event.
+// and what it returns must be fit for an event. Its header reader must
+// read as net/mail does.
 func FuzzHeaders(f *testing.F) {
 	for _, s := range []string{
 		message,
@@ -31,10 +33,22 @@ func FuzzHeaders(f *testing.F) {
 		"Subject: \x00\xff\xfe\r\n",
 		"Message-ID: <<<>>>\r\n",
 		"",
+		" Subject: leading blank\r\n",
+		"Subject\r\n : colon on the next line\r\n",
+		"SUBJECT:\tx \r\n \r\nmessage-id:y\r\nSubject: second\r\n",
+		":\r\nSubject: after an empty key\r\n",
+		"Subject: a\r\r\nX: b\r\n  ",
+		"Subject: no end of line",
+		"Sub ject: x\r\nMessage-Id : y\r\n",
 	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, msg []byte) {
+		gs, gid, gok := readFields(msg)
+		ws, wid, wok := mailFields(msg)
+		if gok != wok || gok && (gs != ws || gid != wid) {
+			t.Fatalf("readFields(%q) = %q, %q, %v; net/mail reads %q, %q, %v", msg, gs, gid, gok, ws, wid, wok)
+		}
 		s, id := headerFields(msg)
 		for _, v := range []string{s, id} {
 			if !utf8.ValidString(v) || utf8.RuneCountInString(v) > maxFieldRunes {
@@ -47,6 +61,15 @@ func FuzzHeaders(f *testing.F) {
 			}
 		}
 	})
+}
+
+// mailFields is readFields by net/mail, for comparison.
+func mailFields(head []byte) (subject, messageID string, ok bool) {
+	m, err := mail.ReadMessage(bytes.NewReader(append(head[:len(head):len(head)], "\r\n"...)))
+	if err != nil {
+		return "", "", false
+	}
+	return m.Header.Get("Subject"), m.Header.Get("Message-Id"), true
 }
 
 // panicLog fails a fuzz run when the server logs a panic it recovered.

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"mime"
-	"net/mail"
 	"net/netip"
 	"strings"
 	"time"
@@ -133,10 +132,8 @@ func headerFields(msg []byte) (subject, messageID string) {
 	} else if i := bytes.Index(head, []byte("\n\n")); i >= 0 {
 		head = head[:i+1]
 	}
-	var rawSubject, rawID string
-	if m, err := mail.ReadMessage(bytes.NewReader(append(head[:len(head):len(head)], "\r\n"...))); err == nil {
-		rawSubject, rawID = m.Header.Get("Subject"), m.Header.Get("Message-Id")
-	} else {
+	rawSubject, rawID, ok := readFields(head)
+	if !ok {
 		rawSubject, rawID = scanFields(head)
 	}
 	dec := mime.WordDecoder{}
@@ -148,6 +145,103 @@ func headerFields(msg []byte) (subject, messageID string) {
 	messageID = strings.TrimSpace(rawID)
 	messageID = strings.TrimSuffix(strings.TrimPrefix(messageID, "<"), ">")
 	return clean(subject), clean(messageID)
+}
+
+// readFields reads a header the way net/mail's ReadMessage does, given the
+// header followed by a blank line, and returns what its Header.Get gives
+// for Subject and Message-Id (the first of each); ok is false where
+// ReadMessage fails. It is ReadMessage without its buffers and map, for
+// the thousands of messages a second SMTP may take: net/mail reads the
+// header with textproto's ReadContinuedLine (lines end at LF, one CR before
+// it dropped; continuation lines joined with one space, each trimmed of
+// spaces and tabs), cuts each at its first colon, and keeps the value
+// without its leading spaces and tabs under the canonical key.
+func readFields(h []byte) (subject, messageID string, ok bool) {
+	if len(h) > 0 && (h[0] == ' ' || h[0] == '\t') {
+		return "", "", false // a first line cannot be a continuation
+	}
+	// The blank line that follows h ends the header, unless h does not
+	// end its last line: that blank line ends the line instead, and
+	// ReadMessage then fails unless it read a key.
+	terminated := len(h) == 0 || h[len(h)-1] == '\n'
+	var haveSubject, haveID, read bool
+	for {
+		line, rest, more := cutLine(h)
+		if !more {
+			return subject, messageID, terminated || read
+		}
+		h = rest
+		if len(line) == 0 {
+			return subject, messageID, true
+		}
+		kv := trimBlank(line)
+		if len(h) > 0 && (h[0] == ' ' || h[0] == '\t') {
+			kv = append([]byte(nil), kv...)
+			for len(h) > 0 && (h[0] == ' ' || h[0] == '\t') {
+				h = bytes.TrimLeft(h, " \t")
+				kv = append(kv, ' ')
+				cont, rest, more := cutLine(h)
+				if !more {
+					break
+				}
+				h = rest
+				kv = append(kv, trimBlank(cont)...)
+			}
+		}
+		if len(kv) == 0 {
+			return subject, messageID, true
+		}
+		k, v, found := bytes.Cut(kv, []byte(":"))
+		if !found {
+			return "", "", false
+		}
+		if len(k) == 0 {
+			continue
+		}
+		read = true
+		switch {
+		case !haveSubject && asciiFold(k, "Subject"):
+			subject, haveSubject = string(bytes.TrimLeft(v, " \t")), true
+		case !haveID && asciiFold(k, "Message-Id"):
+			messageID, haveID = string(bytes.TrimLeft(v, " \t")), true
+		}
+	}
+}
+
+// cutLine cuts the first line off h, as bufio's ReadLine reads it (without
+// its LF, and the CR before it); more is false when h is empty.
+func cutLine(h []byte) (line, rest []byte, more bool) {
+	if len(h) == 0 {
+		return nil, nil, false
+	}
+	i := bytes.IndexByte(h, '\n')
+	if i < 0 {
+		return h, nil, true
+	}
+	line = h[:i]
+	if len(line) > 0 && line[len(line)-1] == '\r' {
+		line = line[:len(line)-1]
+	}
+	return line, h[i+1:], true
+}
+
+// trimBlank trims spaces and tabs at both ends.
+func trimBlank(b []byte) []byte { return bytes.Trim(b, " \t") }
+
+// asciiFold reports whether k is name, ASCII letters in any case: the keys
+// textproto's canonical form turns into name (name is ASCII letters and
+// hyphens).
+func asciiFold(k []byte, name string) bool {
+	if len(k) != len(name) {
+		return false
+	}
+	for i := range len(k) {
+		a, b := k[i], name[i]
+		if a|0x20 != b|0x20 || (a|0x20 < 'a' || a|0x20 > 'z') && a != b {
+			return false
+		}
+	}
+	return true
 }
 
 // scanFields finds Subject and Message-ID in a header the strict parser

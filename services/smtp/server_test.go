@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -652,6 +653,40 @@ func TestPipelining(t *testing.T) {
 	wantAttrs(t, lb.events.Next(t, KindRcpt), map[string]string{"to": "nobody@lab.test", "reason": "unknown-user"})
 	wantAttrs(t, lb.events.Next(t, KindRcpt), map[string]string{"to": "bob@lab.test", "result": "accepted"})
 	wantAttrs(t, lb.events.Next(t, KindDelivered), map[string]string{"to": "bob@lab.test", "subject": "piped"})
+}
+
+// writeCounter counts the writes to a connection.
+type writeCounter struct {
+	net.Conn
+	n atomic.Int32
+}
+
+func (c *writeCounter) Write(b []byte) (int, error) {
+	c.n.Add(1)
+	return c.Conn.Write(b)
+}
+
+// TestMultiLineReplyInOneWrite: the lines of the EHLO reply reach the
+// client in one write (go-smtp writes them one at a time), as do the
+// greeting and the other replies.
+func TestMultiLineReplyInOneWrite(t *testing.T) {
+	lb := startLab(t, setup{})
+	server, client := net.Pipe()
+	counted := &writeCounter{Conn: server}
+	go lb.srv.accept(counted, "smtp")
+	_ = client.SetDeadline(time.Now().Add(10 * time.Second))
+	w := &wire{t: t, conn: client, r: bufio.NewReader(client), eol: "\r\n"}
+	w.expect(220)
+	w.send("EHLO learner.lab.test")
+	if code, lines := w.reply(); code != 250 || len(lines) < 5 {
+		t.Fatalf("EHLO: %d %q", code, lines)
+	}
+	w.do("QUIT", 221)
+	w.closed()
+	if n := counted.n.Load(); n != 3 {
+		t.Errorf("%d writes for the greeting, EHLO and QUIT, want 3", n)
+	}
+	wantAttrs(t, lb.events.Next(t, KindEHLO), map[string]string{"verb": "EHLO", "hostname": "learner.lab.test"})
 }
 
 func TestMailboxFullDeliversToNoOne(t *testing.T) {

@@ -189,7 +189,12 @@ func (s *session) Rcpt(to string, _ *gosmtp.RcptOptions) error {
 // of none.
 func (s *session) Data(r io.Reader) error {
 	l := s.l
+	// Other sessions' deliveries wait for this one to share their
+	// transaction while it is being read.
+	arrival := s.srv.store.Expect()
+	defer arrival.Done()
 	data, err := io.ReadAll(r)
+	arrival.Done()
 	if err != nil {
 		return s.dataFailed(err)
 	}
