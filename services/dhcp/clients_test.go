@@ -245,13 +245,19 @@ func background(t *testing.T, l *testLink, name string, args ...string) *exec.Cm
 
 func runIn(t *testing.T, l *testLink, name string, args ...string) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, needTool(t, "ip"), append([]string{"netns", "exec", l.cliNS, name}, args...)...).CombinedOutput()
+	out, err := tryIn(l, name, args...)
 	if err != nil {
 		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
 	}
-	return string(out)
+	return out
+}
+
+// tryIn runs a command in the client's namespace and returns its output.
+func tryIn(l *testLink, name string, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", l.cliNS, name}, args...)...).CombinedOutput()
+	return string(out), err
 }
 
 func TestUdhcpc(t *testing.T) {
@@ -338,8 +344,13 @@ exit 0
 	}
 	// dhcpcd stretches the lease to its minimum of 20 s: T1 at 10 s.
 	waitEvent(t, col, KindAck, 20*time.Second, map[string]string{"state": "renewing", "ip": "192.0.2.100"})
-	runIn(t, l, dhcpcd, "-4", "-k", l.cliIf) // release, through the running dhcpcd's control socket
-	waitEvent(t, col, KindRelease, 10*time.Second, map[string]string{"ip": "192.0.2.100", "mac": "02:00:00:00:00:10"})
+	// Release, through the running dhcpcd. `dhcpcd -k` then waits a few
+	// seconds for the daemon to exit and says it failed when a loaded
+	// machine makes it slower: what counts is the RELEASE on the wire.
+	if out, err := tryIn(l, dhcpcd, "-4", "-k", l.cliIf); err != nil {
+		t.Logf("dhcpcd -k: %v (%s); waiting for the release all the same", err, strings.TrimSpace(out))
+	}
+	waitEvent(t, col, KindRelease, 20*time.Second, map[string]string{"ip": "192.0.2.100", "mac": "02:00:00:00:00:10"})
 }
 
 // The lab's own client on the link lab0, as `lab solve` runs it inside the
