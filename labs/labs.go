@@ -69,6 +69,10 @@ type Lab struct {
 	Tasks    []Task
 	Lessons  map[string]*lesson.Doc // by language
 	Data     fs.FS                  // the lab's directory
+	// Exercise is set when the lab is an exercise: a lab file with one of
+	// the keys exercise:, order:, deadline:, vars: or a task's required:,
+	// or one loaded with LoadExercise (lab start --exercise).
+	Exercise *Exercise
 }
 
 // Service is one server the lab runs, with its options loaded.
@@ -94,6 +98,10 @@ type Task struct {
 	// From is "LAB/TASK" when the task is used from a built-in lab
 	// ("- use: dns/resolve-a") rather than written out.
 	From string
+	// Optional is an exercise's "required: false": the task earns points
+	// but is not needed for the exercise to be complete, and it never
+	// holds back the tasks after it in sequential order.
+	Optional bool
 }
 
 // Task returns the task with the given id.
@@ -119,7 +127,7 @@ func (t *Task) EventKinds() []string {
 func (l *Lab) CheckerTasks() []checker.Task {
 	out := make([]checker.Task, len(l.Tasks))
 	for i, t := range l.Tasks {
-		out[i] = checker.Task{ID: t.ID, Check: t.Check}
+		out[i] = checker.Task{ID: t.ID, Check: t.Check, Optional: t.Optional}
 	}
 	return out
 }
@@ -232,7 +240,7 @@ func LoadFile(file string, reg Registry) (*Lab, error) {
 	if _, err := os.Stat(abs); err != nil {
 		return nil, fmt.Errorf("cannot read the lab file: %w", err)
 	}
-	return Load(os.DirFS(filepath.Dir(abs)), filepath.Base(abs), file, reg)
+	return load(os.DirFS(filepath.Dir(abs)), filepath.Base(abs), file, newRefs(reg), loadOpts{})
 }
 
 // maxLabFile bounds a lab file's size.
@@ -241,10 +249,17 @@ const maxLabFile = 1 << 20
 // Load reads the lab file name in fsys (its directory holds the lab's
 // other files). shown is the file's name in error messages.
 func Load(fsys fs.FS, name, shown string, reg Registry) (*Lab, error) {
-	return load(fsys, name, shown, newRefs(reg))
+	return load(fsys, name, shown, newRefs(reg), loadOpts{})
 }
 
-func load(fsys fs.FS, name, shown string, r *refs) (*Lab, error) {
+// loadOpts say how to read a lab file.
+type loadOpts struct {
+	exercise bool   // read it as an exercise whatever its keys
+	learner  string // the learner whose variables are drawn ("" : the local one)
+	builtin  bool   // a built-in lab
+}
+
+func load(fsys fs.FS, name, shown string, r *refs, o loadOpts) (*Lab, error) {
 	src, err := fs.ReadFile(fsys, name)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read the lab file %s: %w", shown, err)
@@ -256,7 +271,7 @@ func load(fsys fs.FS, name, shown string, r *refs) (*Lab, error) {
 			return nil, err
 		}
 	}
-	return parse(src, data, shown, r)
+	return parse(src, data, shown, r, o)
 }
 
 var (
@@ -271,6 +286,14 @@ type loader struct {
 	reg  Registry
 	data fs.FS
 	refs *refs
+	// values are the exercise's variables for the learner, put in place of
+	// {var.NAME} in the lessons (the lab file's own texts get them before
+	// they are read).
+	values  map[string]string
+	defined []Var  // the exercise's variables
+	learner string // the learner they were drawn for
+	// required is set when a task says required: (an exercise key).
+	required bool
 }
 
 func (ld *loader) add(err error) {
@@ -301,10 +324,10 @@ func (ld *loader) errf(line int, format string, args ...any) {
 // Parse reads a lab from the bytes of its file; data holds the lab's other
 // files. The file may use services and tasks of the built-in labs ("use:").
 func Parse(src []byte, data fs.FS, shown string, reg Registry) (*Lab, error) {
-	return parse(src, data, shown, newRefs(reg))
+	return parse(src, data, shown, newRefs(reg), loadOpts{})
 }
 
-func parse(src []byte, data fs.FS, shown string, r *refs) (*Lab, error) {
+func parse(src []byte, data fs.FS, shown string, r *refs, o loadOpts) (*Lab, error) {
 	reg := r.reg
 	ld := &loader{file: shown, reg: reg, data: data, refs: r}
 	if len(src) > maxLabFile {
@@ -318,7 +341,8 @@ func parse(src []byte, data fs.FS, shown string, r *refs) (*Lab, error) {
 	if root == nil {
 		return nil, Errors{{File: shown, Msg: "the file is empty; a lab needs at least id, title, services and tasks"}}
 	}
-	fields, _, err := yamlx.Mapping(root, "lab", "id", "title", "summary", "services", "tasks", "lesson")
+	fields, _, err := yamlx.Mapping(root, "lab", "id", "title", "summary", "services", "tasks", "lesson",
+		"exercise", "order", "deadline", "vars")
 	if err != nil {
 		ld.add(err)
 		return nil, ld.errs
@@ -331,6 +355,8 @@ func parse(src []byte, data fs.FS, shown string, r *refs) (*Lab, error) {
 	} else if !idRE.MatchString(lab.ID) {
 		ld.errf(f.Value.Line, "id %q: use lower-case letters, digits and dashes", lab.ID)
 	}
+	// Variables first: their values stand in every text of the file.
+	ld.vars(lab, root, fields, o)
 	if f, ok := fields["title"]; ok {
 		lab.Title = ld.text(f.Value, "title")
 	} else {
@@ -350,19 +376,20 @@ func parse(src []byte, data fs.FS, shown string, r *refs) (*Lab, error) {
 	} else {
 		ld.errf(root.Line, "missing tasks: (what the learner does)")
 	}
-	var lessonFiles map[string]string
+	var lessonSrcs map[string]lessonSrc
 	if f, ok := fields["lesson"]; ok {
-		lessonFiles = ld.text(f.Value, "lesson")
+		lessonSrcs = ld.lessonSpec(f.Value)
 	} else {
-		lessonFiles = map[string]string{}
+		lessonSrcs = map[string]lessonSrc{}
 		for _, l := range Langs {
 			name := "lesson." + l + ".md"
 			if _, err := fs.Stat(data, name); err == nil {
-				lessonFiles[l] = name
+				lessonSrcs[l] = lessonSrc{file: name}
 			}
 		}
 	}
-	ld.lessons(lab, lessonFiles)
+	ld.lessons(lab, lessonSrcs)
+	ld.exercise(lab, fields, o)
 	if len(ld.errs) > 0 {
 		return nil, ld.errs
 	}
@@ -492,7 +519,7 @@ func (ld *loader) useService(name string, opts *yaml.Node, use yamlx.Field) (str
 	return "", nil
 }
 
-var taskFields = []string{"id", "title", "hints", "points", "check", "solve", "use"}
+var taskFields = []string{"id", "title", "hints", "points", "check", "solve", "use", "required"}
 
 func (ld *loader) tasks(lab *Lab, n *yaml.Node, cat *catalog) {
 	items, err := yamlx.Sequence(n, "tasks")
@@ -553,6 +580,14 @@ func (ld *loader) tasks(lab *Lab, n *yaml.Node, cat *catalog) {
 			t.Title = ld.text(f.Value, "title")
 		} else if !used {
 			ld.errf(it.Line, "task %s: missing title:", t.ID)
+		}
+		if f, ok := fields["required"]; ok {
+			ld.required = true
+			if req, err := boolValue(f.Value, "required"); err != nil {
+				ld.add(err)
+			} else {
+				t.Optional = !req
+			}
 		}
 		if f, ok := fields["points"]; ok {
 			if t.Points, err = yamlx.Int(f.Value, "points"); err != nil {
@@ -805,23 +840,83 @@ func (ld *loader) solve(lab *Lab, n *yaml.Node) []service.Step {
 	return steps
 }
 
-func (ld *loader) lessons(lab *Lab, files map[string]string) {
+// lessonSrc is where a lesson comes from: a file of the lab's directory, or
+// Markdown written in the lab file itself (at line, in the lab file).
+type lessonSrc struct {
+	file   string
+	inline string
+	line   int
+}
+
+// lessonSpec reads lesson: a file for every language, or per language
+// (fr:, en:) a file name or the lesson itself: a value of several lines
+// (a YAML block, "|") is Markdown, a one-line value names a file.
+func (ld *loader) lessonSpec(n *yaml.Node) map[string]lessonSrc {
+	out := map[string]lessonSrc{}
+	n = yamlx.Resolve(n)
+	if n != nil && n.Kind == yaml.ScalarNode {
+		for _, l := range Langs {
+			out[l] = lessonValue(n)
+		}
+		return out
+	}
+	fields, order, err := yamlx.Mapping(n, "lesson", Langs...)
+	if err != nil {
+		ld.add(err)
+		return out
+	}
+	for _, l := range order {
+		v := yamlx.Resolve(fields[l].Value)
+		if _, err := yamlx.String(v, "lesson."+l); err != nil {
+			ld.add(err)
+			continue
+		}
+		out[l] = lessonValue(v)
+	}
+	if len(order) == 0 {
+		ld.errf(n.Line, "lesson: give a lesson file (or the lesson itself) in at least one language (fr:, en:)")
+	}
+	return out
+}
+
+func lessonValue(n *yaml.Node) lessonSrc {
+	if strings.Contains(strings.TrimSpace(n.Value), "\n") {
+		line := n.Line
+		if n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+			line++ // the text starts on the line after "|"
+		}
+		return lessonSrc{inline: n.Value, line: line}
+	}
+	return lessonSrc{file: strings.TrimSpace(n.Value)}
+}
+
+func (ld *loader) lessons(lab *Lab, srcs map[string]lessonSrc) {
 	for _, lang := range Langs {
-		name, ok := files[lang]
+		ls, ok := srcs[lang]
 		if !ok {
 			continue
 		}
-		src, err := fs.ReadFile(ld.data, name)
-		if err != nil {
-			ld.errf(0, "lesson %s: cannot read %s: %v", lang, name, err)
-			continue
+		var (
+			src    []byte
+			shown  = ld.file
+			offset = ls.line - 1 // the lesson's line 1 is this line of shown
+		)
+		if ls.file != "" {
+			b, err := fs.ReadFile(ld.data, ls.file)
+			if err != nil {
+				ld.errf(0, "lesson %s: cannot read %s: %v", lang, ls.file, err)
+				continue
+			}
+			src, shown, offset = b, path.Join(path.Dir(ld.file), ls.file), 0
+		} else {
+			src = []byte(ls.inline)
 		}
-		shown := path.Join(path.Dir(ld.file), name)
+		src = ld.substituteText(src, shown, offset)
 		doc, err := lesson.Parse(src)
 		if err != nil {
 			var le *lesson.Error
 			if errors.As(err, &le) {
-				ld.errs = append(ld.errs, &yamlx.Error{File: shown, Line: le.Line, Msg: le.Msg})
+				ld.errs = append(ld.errs, &yamlx.Error{File: shown, Line: le.Line + offset, Msg: le.Msg})
 			} else {
 				ld.errs = append(ld.errs, &yamlx.Error{File: shown, Msg: err.Error()})
 			}
@@ -829,7 +924,7 @@ func (ld *loader) lessons(lab *Lab, files map[string]string) {
 		}
 		for _, link := range doc.Links() {
 			if _, ok := lab.Task(link.Task); !ok {
-				ld.errs = append(ld.errs, &yamlx.Error{File: shown, Line: link.Line,
+				ld.errs = append(ld.errs, &yamlx.Error{File: shown, Line: link.Line + offset,
 					Msg: fmt.Sprintf("=> %s: no task has this id (tasks: %s)", link.Task, taskIDs(lab))})
 			}
 		}
@@ -921,9 +1016,13 @@ func yamlLine(err error) int {
 	return n
 }
 
+var yamlLinePrefixRE = regexp.MustCompile(`^line \d+: `)
+
+// yamlMsg is a YAML error without its "yaml: line N: " prefix (the line is
+// given apart).
 func yamlMsg(err error) string {
 	s := strings.TrimPrefix(err.Error(), "yaml: ")
-	return yamlLineRE.ReplaceAllString(strings.TrimPrefix(s, "line "), "")
+	return yamlLinePrefixRE.ReplaceAllString(s, "")
 }
 
 // RenderHint replaces the placeholders {LISTENER.host}, {LISTENER.port} and
@@ -986,7 +1085,7 @@ func (r *refs) builtin(id string) (*Lab, error) {
 		return nil, err
 	}
 	r.loading = append(r.loading, id)
-	l, err := load(sub, "lab.yaml", "labs/"+id+"/lab.yaml", r)
+	l, err := load(sub, "lab.yaml", "labs/"+id+"/lab.yaml", r, loadOpts{builtin: true})
 	r.loading = r.loading[:len(r.loading)-1]
 	if err != nil {
 		r.failed[id] = err

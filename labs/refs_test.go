@@ -208,7 +208,7 @@ func TestUseCircleAndBrokenLab(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "labs/a/lab.yaml:4: dns: use: b:") || !strings.Contains(err.Error(), "a → b → a use each other in a circle") {
 		t.Fatalf("circle: %v", err)
 	}
-	_, err = parse([]byte("id: d\ntitle: D\nservices:\n  dns: {}\ntasks:\n  - use: c/y\n"), fstest.MapFS{}, "d.yaml", r)
+	_, err = parse([]byte("id: d\ntitle: D\nservices:\n  dns: {}\ntasks:\n  - use: c/y\n"), fstest.MapFS{}, "d.yaml", r, loadOpts{})
 	if err == nil || !strings.Contains(err.Error(), "d.yaml:6: use: c/y: the lab c does not load: labs/c/lab.yaml:4: dns: dns options: unknown field \"zonez\"") {
 		t.Fatalf("broken lab: %v", err)
 	}

@@ -10,7 +10,7 @@ set -o pipefail
 
 what=${1:-test}
 # command:package pairs
-test_tools="dig:bind9-dnsutils host:bind9-dnsutils nslookup:bind9-dnsutils kdig:knot-dnsutils swaks:swaks curl:curl nc:netcat-openbsd python3:python3 snmpget:snmp snmptrapd:snmptrapd onesixtyone:onesixtyone snmpd:snmpd telnet:telnet udhcpc:udhcpc dhclient:isc-dhcp-client dhcpcd:dhcpcd-base"
+test_tools="dig:bind9-dnsutils host:bind9-dnsutils nslookup:bind9-dnsutils kdig:knot-dnsutils swaks:swaks curl:curl nc:netcat-openbsd python3:python3 snmpget:snmp snmptrapd:snmptrapd onesixtyone:onesixtyone snmpd:snmpd telnet:telnet udhcpc:udhcpc dhclient:isc-dhcp-client dhcpcd:dhcpcd-base chromium:chromium"
 bench_tools="dnsperf:dnsperf dnsmasq:dnsmasq-base smtp-source:postfix smtp-sink:postfix snmpbulkwalk:snmp snmpd:snmpd perfdhcp:kea-admin"
 case "$what" in
   test)  tools=$test_tools ;;

@@ -108,6 +108,8 @@ Start with:  lab list   then   lab start dns`,
 	root.AddCommand(c.listCmd(), c.startCmd(), c.statusCmd(), c.hintCmd(), c.resetCmd(), c.lessonCmd(), c.solveCmd(), c.shellCmd(), c.solveStepCmd(), c.dhcpClientCmd())
 	root.AddCommand(c.quizCmd())
 	root.AddCommand(c.explainCmd())
+	root.AddCommand(c.healthzCmd(), c.classroomCmd())
+	root.AddCommand(c.exerciseCmd(), c.reportCmd())
 	root.CompletionOptions.HiddenDefaultCmd = true
 	return root
 }

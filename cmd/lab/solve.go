@@ -21,14 +21,15 @@ import (
 )
 
 type solveOptions struct {
-	file    string
-	timeout time.Duration
+	file     string
+	exercise string
+	timeout  time.Duration
 }
 
 func (c *cli) solveCmd() *cobra.Command {
 	opts := &solveOptions{}
 	cmd := &cobra.Command{
-		Use:   "solve <lab> | --file FILE",
+		Use:   "solve <lab> | --file FILE | --exercise FILE",
 		Short: "Solve every task of a lab with built-in clients, proving it can be solved",
 		Long: `Run each task's solve steps (from the lab file) as a learner's client would,
 and check that the task ticks. With the lab running (same --state), it solves
@@ -40,12 +41,13 @@ directory, solves it and stops it. Exit code 0 when every task ticked.`,
 		},
 	}
 	cmd.Flags().StringVar(&opts.file, "file", "", "a lab file instead of a built-in lab")
+	cmd.Flags().StringVar(&opts.exercise, "exercise", "", "an exercise file (solved in its order, with your variables)")
 	cmd.Flags().DurationVar(&opts.timeout, "timeout", 5*time.Second, "how long to wait for each task to tick")
 	return cmd
 }
 
 func (c *cli) runSolve(id string, opts *solveOptions) error {
-	lab, err := c.loadLab(id, opts.file)
+	lab, err := c.loadLabOrExercise(id, opts.file, opts.exercise)
 	if err != nil {
 		return err
 	}

@@ -28,21 +28,22 @@ import (
 )
 
 type startOptions struct {
-	file    string
-	lang    string
-	bind    string
-	ports   string
-	port    []string
-	web     string
-	keep    int
-	sandbox bool
-	dhcpIf  string
+	file     string
+	exercise string
+	lang     string
+	bind     string
+	ports    string
+	port     []string
+	web      string
+	keep     int
+	sandbox  bool
+	dhcpIf   string
 }
 
 func (c *cli) startCmd() *cobra.Command {
 	opts := &startOptions{}
 	cmd := &cobra.Command{
-		Use:   "start <lab> | --file FILE",
+		Use:   "start <lab> | --file FILE | --exercise FILE",
 		Short: "Run a lab in the foreground until Ctrl-C",
 		Long: `Start the lab's servers, print where they listen, and tick the tasks live
 as you do them with the real tools. Ctrl-C (or SIGTERM) stops every server and
@@ -52,6 +53,7 @@ keeps your progress for next time.`,
   lab start dns --ports standard           # DNS on port 53 (needs root or CAP_NET_BIND_SERVICE)
   lab start dns --port dns=5353 --web 127.0.0.1:9090
   lab start --file my-lab.yaml
+  lab start --exercise my-exercise.yaml    # then: lab report
   lab start dhcp --sandbox                 # a virtual LAN on Linux; then: lab shell`,
 		Args: usageArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -60,6 +62,7 @@ keeps your progress for next time.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&opts.file, "file", "", "run a lab from a file (an instructor's own lab) instead of a built-in one")
+	f.StringVar(&opts.exercise, "exercise", "", "run an exercise file (order, deadline, your own variables; results with lab report)")
 	f.StringVar(&opts.lang, "lang", "", "language of the lesson, tasks and hints: fr or en (default from $LANG)")
 	f.StringVar(&opts.bind, "bind", "127.0.0.1", "address the servers listen on")
 	f.StringVar(&opts.ports, "ports", runner.PortsHigh, "port set: high (unprivileged: DNS 1053...), standard (DNS 53...) or auto (free ports)")
@@ -97,7 +100,7 @@ func (c *cli) runStart(ctx context.Context, id string, opts *startOptions) error
 	if err != nil {
 		return err
 	}
-	lab, err := c.loadLab(id, opts.file)
+	lab, err := c.loadLabOrExercise(id, opts.file, opts.exercise)
 	if err != nil {
 		return err
 	}
@@ -124,6 +127,9 @@ func (c *cli) runStart(ctx context.Context, id string, opts *startOptions) error
 		return err
 	}
 	file := ""
+	if opts.exercise != "" {
+		opts.file = opts.exercise // run and recorded like a lab file
+	}
 	if opts.file != "" {
 		if file, err = filepath.Abs(opts.file); err != nil {
 			return err
@@ -154,6 +160,7 @@ func (c *cli) runStart(ctx context.Context, id string, opts *startOptions) error
 		return c.explainStartError(err, &ro)
 	}
 	c.printHeader(running, dir, lang)
+	c.printExercise(lab, lang)
 	c.watch(ctx, running)
 
 	fmt.Fprintln(c.stdout, "\n"+tr(lang, "Stopping…", "Arrêt…"))
@@ -210,6 +217,9 @@ func labNetwork(lab *labs.Lab) func(context.Context, string) (runner.Network, er
 }
 
 func startArg(lab *labs.Lab, file string) string {
+	if file != "" && lab.Exercise != nil {
+		return "--exercise " + file
+	}
 	if file != "" {
 		return "--file " + file
 	}

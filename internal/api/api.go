@@ -27,6 +27,9 @@ type Status struct {
 	MaxPoints int                `json:"max_points"`
 	Events    uint64             `json:"events"`         // events published
 	Dropped   uint64             `json:"events_dropped"` // deliveries lost by slow subscribers
+	// An exercise's: its order ("free", "sequential") and deadline.
+	Order    string     `json:"order,omitempty"`
+	Deadline *time.Time `json:"deadline,omitempty"`
 }
 
 // Task is one task's state.
@@ -38,6 +41,12 @@ type Task struct {
 	Points     int        `json:"points"`
 	Hints      int        `json:"hints"`       // how many hints the task has
 	HintsShown int        `json:"hints_shown"` // how many the learner asked for
+	// In an exercise: a task that is not needed to complete it, the task to
+	// do first (sequential order; the task cannot tick before), and a task
+	// done after the deadline (it earns no points).
+	Optional   bool   `json:"optional,omitempty"`
+	WaitingFor string `json:"waiting_for,omitempty"`
+	Late       bool   `json:"late,omitempty"`
 }
 
 // Hint is POST /api/hint?task=ID: the next hint of a task.

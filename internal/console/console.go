@@ -1,16 +1,23 @@
 // Package console serves a running lab over HTTP: a small JSON API (status,
-// hints, reset), a live stream of events and task changes as Server-Sent
-// Events, and a plain page that shows them in a browser. The command line
-// (lab status, lab hint, lab reset) reaches the lab through the same API,
-// with the client in package api.
+// hints, reset, the lesson, the event journal, the layer view), a live
+// stream of events and task changes as Server-Sent Events, and the
+// learner's web console, a page that shows them in a browser. The command
+// line (lab status, lab hint, lab reset) reaches the lab through the same
+// API, with the client in package api.
 //
 // Endpoints:
 //
-//	GET  /               the page (HTML, self-contained)
-//	GET  /api/status     api.Status
+//	GET  /               the web console (files embedded from web/, nothing fetched elsewhere)
+//	GET  /api/status     api.Status (?lang=fr|en: titles in that language)
 //	GET  /api/events     text/event-stream: "status" first, then "event" and "task"
-//	POST /api/hint?task=ID   api.Hint, the task's next hint (404 for an unknown task)
+//	POST /api/hint?task=ID   api.Hint, the task's next hint (404 for an unknown task; ?lang=)
 //	POST /api/reset      api.Status after progress is cleared
+//	GET  /api/lesson     Lesson: the lesson as blocks, with the linked tasks' state (?lang=)
+//	GET  /api/journal    Journal: the newest events, oldest first (?limit=N, at most 1000)
+//	GET  /api/explain    explain.Explanation of the latest exchange (?lang=, ?service=); 404 when there is none
+//
+// The last three, and ?lang, need a Source that is also a Lab (the runner
+// is); with a plain Source they answer 404 and the lab's language.
 //
 // Every other path answers 404 and every wrong method 405 with an Allow
 // header, both with an api.Error body.
@@ -43,6 +50,9 @@ import (
 	"time"
 
 	"protolab/internal/api"
+	"protolab/internal/event"
+	"protolab/internal/explain"
+	"protolab/internal/lesson"
 )
 
 // Source is what the running lab offers the console (implemented by the
@@ -54,6 +64,31 @@ type Source interface {
 	Hint(task string) (api.Hint, error)
 	// Reset clears progress and returns the new status.
 	Reset() (api.Status, error)
+}
+
+// Lab is the rest of what a running lab offers the web console: its
+// texts in either language, its lesson, its event journal and the layer
+// view of its latest exchange. The runner implements it; New checks for it
+// with a type assertion.
+type Lab interface {
+	Source
+	// StatusIn is Status with the titles in lang ("fr" or "en").
+	StatusIn(lang string) api.Status
+	// HintIn is Hint with the text in lang.
+	HintIn(task, lang string) (api.Hint, error)
+	// Lesson returns the lesson in lang, or in the language it falls back
+	// to (the second result); nil when the lab has none.
+	Lesson(lang string) (*lesson.Doc, string)
+	// Did says, for each task done, what the learner did to tick it, in
+	// lang (no entry when the journal no longer says).
+	Did(lang string) map[string]string
+	// Journal returns the newest events of the lab's journal, at most
+	// limit, oldest first, transcripts rendered.
+	Journal(limit int) ([]event.Event, error)
+	// Explain explains the latest exchange (with the service svc, when
+	// not empty) in lang; the error wraps explain.ErrNothing when there is
+	// none yet.
+	Explain(svc, lang string) (*explain.Explanation, error)
 }
 
 // ErrUnknownTask is wrapped by Source.Hint for a task id the lab does not
@@ -82,6 +117,7 @@ const (
 // Server is the console of one running lab. Create it with New.
 type Server struct {
 	src    Source
+	lab    Lab // src when it is one, else nil
 	log    *slog.Logger
 	ping   time.Duration
 	buffer int
@@ -106,6 +142,7 @@ func New(src Source, opts Options) *Server {
 		onCli:  opts.OnClients,
 		csrf:   http.NewCrossOriginProtection(),
 	}
+	s.lab, _ = src.(Lab)
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -164,11 +201,16 @@ type route struct {
 
 func (s *Server) router() http.Handler {
 	routes := map[string]route{
-		"/":           {[]string{http.MethodGet, http.MethodHead}, s.page},
-		"/api/status": {[]string{http.MethodGet, http.MethodHead}, s.status},
-		"/api/events": {[]string{http.MethodGet}, s.events},
-		"/api/hint":   {[]string{http.MethodPost}, s.hint},
-		"/api/reset":  {[]string{http.MethodPost}, s.reset},
+		"/api/status":  {[]string{http.MethodGet, http.MethodHead}, s.status},
+		"/api/events":  {[]string{http.MethodGet}, s.events},
+		"/api/hint":    {[]string{http.MethodPost}, s.hint},
+		"/api/reset":   {[]string{http.MethodPost}, s.reset},
+		"/api/lesson":  {[]string{http.MethodGet, http.MethodHead}, s.lesson},
+		"/api/journal": {[]string{http.MethodGet, http.MethodHead}, s.journal},
+		"/api/explain": {[]string{http.MethodGet, http.MethodHead}, s.explain},
+	}
+	for _, name := range webFiles {
+		routes[name] = route{[]string{http.MethodGet, http.MethodHead}, s.page}
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
@@ -181,7 +223,7 @@ func (s *Server) router() http.Handler {
 		rt, ok := routes[r.URL.Path]
 		if !ok {
 			writeError(w, http.StatusNotFound, fmt.Sprintf(
-				"no such page %q: the console answers /, /api/status, /api/events, /api/hint and /api/reset", r.URL.Path))
+				"no such page %q: the console answers /, /api/status, /api/events, /api/hint, /api/reset, /api/lesson, /api/journal and /api/explain", r.URL.Path))
 			return
 		}
 		if !allowed(rt.methods, r.Method) {
@@ -219,6 +261,14 @@ func allowed(methods []string, m string) bool {
 }
 
 func (s *Server) status(w http.ResponseWriter, r *http.Request) {
+	lang, ok := s.langParam(w, r)
+	if !ok {
+		return
+	}
+	if s.lab != nil && lang != "" {
+		writeJSON(w, http.StatusOK, s.lab.StatusIn(lang))
+		return
+	}
 	writeJSON(w, http.StatusOK, s.src.Status())
 }
 
@@ -231,7 +281,17 @@ func (s *Server) hint(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "missing task: use /api/hint?task=ID (lab status lists the ids)")
 		return
 	}
-	h, err := s.src.Hint(task)
+	lang, ok := s.langParam(w, r)
+	if !ok {
+		return
+	}
+	var h api.Hint
+	var err error
+	if s.lab != nil && lang != "" {
+		h, err = s.lab.HintIn(task, lang)
+	} else {
+		h, err = s.src.Hint(task)
+	}
 	switch {
 	case errors.Is(err, ErrUnknownTask):
 		writeError(w, http.StatusNotFound, err.Error())

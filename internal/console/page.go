@@ -1,44 +1,46 @@
 package console
 
 import (
-	"bytes"
-	"crypto/sha256"
-	_ "embed"
-	"encoding/base64"
+	"embed"
 	"net/http"
+	"path"
 )
 
-// pageHTML is the whole page: markup, style and script in one file, no
-// external resources, no build step. All data comes from /api/events.
+// web holds the web console: markup, style and script as plain files, no
+// build step, nothing loaded from elsewhere. All data comes from the API.
 //
-//go:embed page.html
-var pageHTML []byte
+//go:embed web/index.html web/console.css web/console.js
+var web embed.FS
 
-// pageCSP allows exactly the page's own inline style and script (by hash)
-// and connections back to the console, nothing else.
-var pageCSP = "default-src 'none'; " +
-	"script-src " + inlineHash("script") + "; " +
-	"style-src " + inlineHash("style") + "; " +
-	"connect-src 'self'; img-src data:; " +
-	"base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+// webFiles are the paths the page is served at.
+var webFiles = []string{"/", "/console.css", "/console.js"}
 
-// inlineHash returns the CSP source for the content of the page's only
-// <tag> element.
-func inlineHash(tag string) string {
-	open, end := []byte("<"+tag+">"), []byte("</"+tag+">")
-	i := bytes.Index(pageHTML, open)
-	j := bytes.Index(pageHTML, end)
-	if i < 0 || j < i {
-		panic("console: page.html has no <" + tag + "> element")
-	}
-	sum := sha256.Sum256(pageHTML[i+len(open) : j])
-	return "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
+// contentTypes of the page's files, by extension.
+var contentTypes = map[string]string{
+	".html": "text/html; charset=utf-8",
+	".css":  "text/css; charset=utf-8",
+	".js":   "text/javascript; charset=utf-8",
 }
 
+// pageCSP allows the page's own files and connections back to the
+// console, nothing else: no inline script or style, no other origin.
+const pageCSP = "default-src 'none'; script-src 'self'; style-src 'self'; " +
+	"connect-src 'self'; img-src 'self' data:; " +
+	"base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
 func (s *Server) page(w http.ResponseWriter, r *http.Request) {
+	name := r.URL.Path
+	if name == "/" {
+		name = "/index.html"
+	}
+	b, err := web.ReadFile("web" + name)
+	if err != nil {
+		writeError(w, http.StatusNotFound, "no such page "+name)
+		return
+	}
 	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Type", contentTypes[path.Ext(name)])
 	h.Set("Content-Security-Policy", pageCSP)
 	h.Set("Cache-Control", "no-cache")
-	_, _ = w.Write(pageHTML)
+	_, _ = w.Write(b)
 }

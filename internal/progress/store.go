@@ -11,12 +11,15 @@
 // flock: it dies with the process, so a run file left by a killed lab is
 // recognised as stale.
 //
-// The database schema, version 1 (PRAGMA user_version):
+// The database schema, version 2 (PRAGMA user_version):
 //
-//	progress(lab, task, done_at, hints)
-//	    one row per task of a lab that was ticked or asked for hints;
-//	    primary key (lab, task); done_at is NULL until the task is done;
-//	    hints counts the hints shown.
+//	progress(lab, learner, task, done_at, hints)
+//	    one row per task of a lab that a learner ticked or asked for hints
+//	    for; primary key (lab, learner, task); done_at is NULL until the
+//	    task is done; hints counts the hints shown. The learner is empty for
+//	    the local learner of a solo run (as in events); a classroom keeps one
+//	    progress per learner id. Version 1 had no learner column: its rows
+//	    are the local learner's.
 //	events(id, lab, seq, time, service, kind, client, learner, attrs, transcript)
 //	    the event journal; id orders it; seq is the bus's number (it restarts
 //	    with each run); attrs is a JSON object of strings.
@@ -73,6 +76,19 @@ var migrations = []string{
 		key   TEXT PRIMARY KEY,
 		value TEXT NOT NULL
 	);`,
+	// 2: progress per learner; the rows of version 1 are the local learner's.
+	`CREATE TABLE progress_v2 (
+		lab     TEXT NOT NULL,
+		learner TEXT NOT NULL DEFAULT '',
+		task    TEXT NOT NULL,
+		done_at TEXT,
+		hints   INTEGER NOT NULL DEFAULT 0,
+		PRIMARY KEY (lab, learner, task)
+	);
+	INSERT INTO progress_v2 (lab, learner, task, done_at, hints)
+		SELECT lab, '', task, done_at, hints FROM progress;
+	DROP TABLE progress;
+	ALTER TABLE progress_v2 RENAME TO progress;`,
 }
 
 // Store is the progress database of one state directory. It is safe for
@@ -199,104 +215,32 @@ func (s *Store) tx(f func(*sql.Tx) error) error {
 }
 
 // MarkDone records that task of lab was done at the given time (now when
-// zero). It reports whether the task was not done before; a task already
-// done keeps its first time. When MarkDone returns without error the tick is
-// on disk.
+// zero) by the local learner; see MarkDoneBy.
 func (s *Store) MarkDone(lab, task string, at time.Time) (newly bool, err error) {
-	if err := checkLab(lab); err != nil {
-		return false, err
-	}
-	if at.IsZero() {
-		at = time.Now()
-	}
-	err = s.write(func() error {
-		res, err := s.db.Exec(`INSERT INTO progress (lab, task, done_at) VALUES (?, ?, ?)
-			ON CONFLICT (lab, task) DO UPDATE SET done_at = excluded.done_at
-			WHERE progress.done_at IS NULL`, lab, task, formatTime(at))
-		if err != nil {
-			return err
-		}
-		n, err := res.RowsAffected()
-		newly = n > 0
-		return err
-	})
-	if err != nil {
-		return false, fmt.Errorf("progress: mark %s/%s done: %w", lab, task, err)
-	}
-	return newly, nil
+	return s.MarkDoneBy(lab, LocalLearner, task, at)
 }
 
-// Done lists the done tasks of lab with the time each was done (in UTC).
+// Done lists the done tasks of lab, for the local learner, with the time
+// each was done (in UTC).
 func (s *Store) Done(lab string) (map[string]time.Time, error) {
-	rows, err := s.db.Query(`SELECT task, done_at FROM progress
-		WHERE lab = ? AND done_at IS NOT NULL`, lab)
-	if err != nil {
-		return nil, fmt.Errorf("progress: read progress of %s: %w", lab, err)
-	}
-	defer rows.Close()
-	done := make(map[string]time.Time)
-	for rows.Next() {
-		var task, at string
-		if err := rows.Scan(&task, &at); err != nil {
-			return nil, fmt.Errorf("progress: read progress of %s: %w", lab, err)
-		}
-		t, err := parseTime(at)
-		if err != nil {
-			return nil, err
-		}
-		done[task] = t
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("progress: read progress of %s: %w", lab, err)
-	}
-	return done, nil
+	return s.DoneBy(lab, LocalLearner)
 }
 
-// NextHint counts one more hint shown for task, capped at max, and returns
-// the new level (1..max): the hint to show. With max <= 0 (a task without
-// hints) it records nothing and returns 0.
+// NextHint counts one more hint shown for task to the local learner; see
+// NextHintBy.
 func (s *Store) NextHint(lab, task string, max int) (level int, err error) {
-	if err := checkLab(lab); err != nil {
-		return 0, err
-	}
-	if max <= 0 {
-		return 0, nil
-	}
-	err = s.write(func() error {
-		return s.db.QueryRow(`INSERT INTO progress (lab, task, hints) VALUES (?, ?, 1)
-			ON CONFLICT (lab, task) DO UPDATE SET hints = MIN(progress.hints + 1, ?)
-			RETURNING hints`, lab, task, max).Scan(&level)
-	})
-	if err != nil {
-		return 0, fmt.Errorf("progress: next hint for %s/%s: %w", lab, task, err)
-	}
-	return level, nil
+	return s.NextHintBy(lab, LocalLearner, task, max)
 }
 
-// HintsShown lists, for each task of lab that had hints shown, how many.
+// HintsShown lists, for each task of lab that had hints shown to the local
+// learner, how many.
 func (s *Store) HintsShown(lab string) (map[string]int, error) {
-	rows, err := s.db.Query(`SELECT task, hints FROM progress WHERE lab = ? AND hints > 0`, lab)
-	if err != nil {
-		return nil, fmt.Errorf("progress: read hints of %s: %w", lab, err)
-	}
-	defer rows.Close()
-	shown := make(map[string]int)
-	for rows.Next() {
-		var task string
-		var n int
-		if err := rows.Scan(&task, &n); err != nil {
-			return nil, fmt.Errorf("progress: read hints of %s: %w", lab, err)
-		}
-		shown[task] = n
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("progress: read hints of %s: %w", lab, err)
-	}
-	return shown, nil
+	return s.HintsShownBy(lab, LocalLearner)
 }
 
-// Reset forgets everything about lab: progress, hints and its journal.
-// Other labs sharing the directory, and the meta facts, are untouched.
+// Reset forgets everything about lab: every learner's progress and hints,
+// and its journal. Other labs sharing the directory, and the meta facts,
+// are untouched.
 func (s *Store) Reset(lab string) error {
 	err := s.tx(func(tx *sql.Tx) error {
 		if _, err := tx.Exec(`DELETE FROM progress WHERE lab = ?`, lab); err != nil {

@@ -270,7 +270,7 @@ func (l *Lab) loadProgress() error {
 		set[id] = true
 	}
 	l.done, l.hints = done, hints
-	l.checker = checker.New(l.lab.CheckerTasks(), set)
+	l.checker = l.lab.NewChecker(set) // in the exercise's order
 	return nil
 }
 
@@ -312,7 +312,8 @@ func (l *Lab) check(e event.Event) {
 	l.counts[e.Service]++
 	l.countMu.Unlock()
 	l.mu.Lock()
-	ticked := l.checker.Observe(e)
+	res := l.checker.Feed(e)
+	ticked := res.Ticked
 	var changes []api.Change
 	for _, id := range ticked {
 		if _, err := l.store.MarkDone(l.lab.ID, id, e.Time); err != nil {
@@ -322,6 +323,7 @@ func (l *Lab) check(e event.Event) {
 		l.done[id] = e.Time
 		changes = append(changes, api.Change{Task: l.taskStatus(id)})
 	}
+	changes = append(changes, l.orderChanges(len(changes) > 0, res.Early)...)
 	l.mu.Unlock()
 	for _, c := range changes {
 		l.console.PublishChange(c)
@@ -439,7 +441,7 @@ func (l *Lab) Status() api.Status {
 
 func (l *Lab) taskStatus(id string) api.Task {
 	t, _ := l.lab.Task(id)
-	return taskStatus(t, l.opts.Lang, l.done, l.hints)
+	return exerciseTask(l.lab, taskStatus(t, l.opts.Lang, l.done, l.hints), l.done)
 }
 
 // BuildStatus describes a lab's progress (for a running lab and for saved
@@ -447,15 +449,16 @@ func (l *Lab) taskStatus(id string) api.Task {
 func BuildStatus(lab *labs.Lab, lang string, done map[string]time.Time, hints map[string]int) api.Status {
 	st := api.Status{Lab: lab.ID, Title: lab.Title.In(lang), Lang: lang, Endpoints: service.Endpoints{}, Tasks: []api.Task{}}
 	for i := range lab.Tasks {
-		t := taskStatus(&lab.Tasks[i], lang, done, hints)
+		t := exerciseTask(lab, taskStatus(&lab.Tasks[i], lang, done, hints), done)
 		st.Tasks = append(st.Tasks, t)
 		st.Total++
 		st.MaxPoints += t.Points
 		if t.Done {
 			st.Done++
-			st.Points += t.Points
+			st.Points += lab.Earned(&lab.Tasks[i], *t.DoneAt)
 		}
 	}
+	exerciseStatus(lab, &st)
 	return st
 }
 
@@ -504,7 +507,7 @@ func (l *Lab) Reset() (api.Status, error) {
 	}
 	var changes []api.Change
 	for i := range l.lab.Tasks {
-		changes = append(changes, api.Change{Task: taskStatus(&l.lab.Tasks[i], l.opts.Lang, l.done, l.hints)})
+		changes = append(changes, api.Change{Task: l.taskStatus(l.lab.Tasks[i].ID)})
 	}
 	l.mu.Unlock()
 	if err != nil {
