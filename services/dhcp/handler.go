@@ -71,6 +71,9 @@ func newServer(o options, p *pool, pub event.Publisher, log *slog.Logger, link b
 	s := &server{o: o, pool: p, events: pub, log: log, link: link,
 		sid: net.IP(o.Server.AsSlice()), ladders: newLadders(), bcast: broadcastOf(o.Prefix)}
 	p.persistErrs = func(err error) { log.Warn("dhcp: cannot save a lease; it is kept in memory", "err", err) }
+	if p.db != nil {
+		p.db.errs = p.persistErrs
+	}
 	return s
 }
 
@@ -249,6 +252,9 @@ func (x *exchange) request() *dhcpv4.DHCPv4 {
 	reason := "unknown-lease"
 	if ip.IsValid() {
 		reason = x.s.pool.request(x.mac, ip, st, x.hostname)
+		if reason == "" {
+			x.s.pool.sync() // the lease is on stable storage before the ACK
+		}
 	}
 	if reason != "" {
 		l := x.serverStep(step{mt: dhcpv4.MessageTypeNak, ip: addrString(ip), reason: reason})

@@ -55,6 +55,7 @@ type pool struct {
 	now         func() time.Time  //
 	next        uint32            // where the next allocation starts looking
 	persistErrs func(error)       // called when the database refuses a write
+	lastWrite   uint64            // number of the last lease queued for the database
 }
 
 // newPool builds the pool of o, with the leases kept in db (may be nil).
@@ -329,17 +330,26 @@ func (p *pool) reset() error {
 	return p.db.clear()
 }
 
-// persist writes a record to the database (under p.mu, so that writes
+// persist queues a record for the database (under p.mu, so that writes
 // happen in the order of the decisions). RFC 2131 §4.3.2 wants a lease
-// on stable storage before the ACK; a database that refuses is reported
-// and the lease kept in memory.
+// on stable storage before the ACK: the ACK waits for it (sync). A
+// database that refuses is reported and the lease kept in memory.
 func (p *pool) persist(l *lease) {
 	if p.db == nil {
 		return
 	}
-	if err := p.db.put(l); err != nil {
-		p.persistErrs(err)
+	p.lastWrite = p.db.enqueue(*l)
+}
+
+// sync waits until the decisions made so far are on stable storage.
+func (p *pool) sync() {
+	if p.db == nil {
+		return
 	}
+	p.mu.Lock()
+	n := p.lastWrite
+	p.mu.Unlock()
+	p.db.wait(n)
 }
 
 // snapshot returns a copy of the records, for tests and the client view.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"runtime"
 	"strconv"
 	"sync"
 	"time"
@@ -61,13 +60,19 @@ func (p *prepared) Start(ctx context.Context, rt service.Runtime) (service.Insta
 	in := &instance{s: s, pc: pc, db: db,
 		eps: service.Endpoints{rt.Endpoint("dhcp", "dhcp", "udp", pc.LocalAddr())}}
 	r := newReader(pc)
-	workers := min(4, max(1, runtime.GOMAXPROCS(0)))
+	// Many workers: a burst of REQUESTs is decided while the ACKs wait for
+	// one shared commit, even on one CPU.
+	workers := maxWorkers
 	in.wg.Add(workers)
 	for range workers {
 		go in.serve(r)
 	}
 	return in, nil
 }
+
+// maxWorkers is how many packets are handled at once (each worker holds
+// one; an ACK holds its worker until its lease is committed).
+const maxWorkers = 64
 
 // instance is a running server.
 type instance struct {
