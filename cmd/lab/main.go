@@ -110,6 +110,7 @@ Start with:  lab list   then   lab start dns`,
 	root.AddCommand(c.explainCmd())
 	root.AddCommand(c.healthzCmd(), c.classroomCmd())
 	root.AddCommand(c.exerciseCmd(), c.reportCmd())
+	root.AddCommand(c.serveCmd())
 	root.CompletionOptions.HiddenDefaultCmd = true
 	return root
 }

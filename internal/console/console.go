@@ -22,6 +22,10 @@
 // Every other path answers 404 and every wrong method 405 with an Allow
 // header, both with an api.Error body.
 //
+// A classroom (lab serve) puts a ClassServer in front: it serves the
+// instructor's dashboard and API behind a token, and hands every other
+// request to the console of the learner it comes from (see instructor.go).
+//
 // Cross-site request forgery: reading is harmless, but a page on another
 // site must not be able to ask for hints or reset progress on the learner's
 // behalf. POST requests are therefore refused (403) when the browser says

@@ -10,6 +10,7 @@ import (
 // build step, nothing loaded from elsewhere. All data comes from the API.
 //
 //go:embed web/index.html web/console.css web/console.js
+//go:embed web/instructor.html web/instructor.css web/instructor.js
 var web embed.FS
 
 // webFiles are the paths the page is served at.

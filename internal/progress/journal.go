@@ -54,8 +54,24 @@ func (s *Store) Recent(lab string, n int) ([]event.Event, error) {
 	if n <= 0 {
 		return nil, nil
 	}
-	rows, err := s.db.Query(`SELECT seq, time, service, kind, client, learner, attrs, transcript
+	return s.recent(lab, `SELECT seq, time, service, kind, client, learner, attrs, transcript
 		FROM events WHERE lab = ? ORDER BY id DESC LIMIT ?`, lab, n)
+}
+
+// RecentBy returns the last n events of lab's journal that learner made
+// (LocalLearner: the events no learner was found for), oldest first.
+func (s *Store) RecentBy(lab, learner string, n int) ([]event.Event, error) {
+	if n <= 0 {
+		return nil, nil
+	}
+	return s.recent(lab, `SELECT seq, time, service, kind, client, learner, attrs, transcript
+		FROM events WHERE lab = ? AND learner = ? ORDER BY id DESC LIMIT ?`, lab, learner, n)
+}
+
+// recent runs a query of the journal's newest events and returns them
+// oldest first.
+func (s *Store) recent(lab, query string, args ...any) ([]event.Event, error) {
+	rows, err := s.db.Query(query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("progress: read journal of %s: %w", lab, err)
 	}

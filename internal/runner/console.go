@@ -120,7 +120,19 @@ func (l *Lab) serviceSpec(name string) (*service.Spec, bool) {
 // journalCaughtUp reads the newest n events of the journal. The journal is
 // written a quarter of a second at a time: the events published before the
 // call and not yet written are waited for, a little.
+//
+// A learner's view of a class reads that learner's events only.
 func (l *Lab) journalCaughtUp(n int) ([]event.Event, error) {
+	evs, err := l.journalWait(n)
+	if err != nil || l.learner == "" {
+		return evs, err
+	}
+	return l.store.RecentBy(l.lab.ID, l.learner, n)
+}
+
+// journalWait reads the newest n events of the journal once it holds what
+// was published before the call, or a little later.
+func (l *Lab) journalWait(n int) ([]event.Event, error) {
 	published := l.bus.Published()
 	deadline := time.Now().Add(catchUp)
 	var lastSeq uint64

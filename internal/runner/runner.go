@@ -52,6 +52,10 @@ type Options struct {
 	// Interface, without a lab network, names a real interface the DHCP
 	// server answers on (lab start --dhcp-interface).
 	Interface string
+	// Class, when set, runs the lab for a whole class (lab serve): one set
+	// of services, each event attributed to a learner of the roster, one
+	// checker and one progress per learner, the instructor's dashboard.
+	Class *ClassOptions
 }
 
 // Network is a lab network the services listen in.
@@ -106,6 +110,12 @@ type Lab struct {
 	wg      sync.WaitGroup // the console's server
 	closeMu sync.Mutex
 	closed  bool
+
+	// class is set on the lab of a classroom (lab serve); learner, on each
+	// learner's own view of it, which shares its store, bus and services.
+	class   *Class
+	learner string
+	notify  func() // a learner's view: told after its progress changed
 }
 
 // PortFor resolves the port of a listener under the options.
@@ -158,7 +168,12 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 	if l.store, err = progress.Open(opts.StateDir); err != nil {
 		return nil, err
 	}
-	if err = l.loadProgress(); err != nil {
+	if opts.Class != nil {
+		l.class, err = newClass(l, *opts.Class)
+	} else {
+		err = l.loadProgress()
+	}
+	if err != nil {
 		return nil, err
 	}
 	// Subscribe before any service can publish.
@@ -188,7 +203,7 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 			Shared: shared,
 			Bind:   bind,
 			Ports:  map[string]int{},
-			Events: l.bus,
+			Events: l.publisher(),
 			Log:    opts.Log.With("service", s.Name),
 			State:  opts.StateDir,
 		}
@@ -213,17 +228,22 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 		return nil, &WebError{Addr: opts.Web, Err: err}
 	}
 	l.webURL = "http://" + ln.Addr().String()
-	l.console = console.New(l, console.Options{
-		Log:       opts.Log.With("component", "console"),
-		OnClients: func(n int) { consoleSub.Pause(n == 0) },
-	})
-	l.wg.Add(1)
-	go func() {
-		defer l.wg.Done()
-		if err := l.console.Serve(ln); err != nil {
-			opts.Log.Error("web console stopped", "err", err)
-		}
-	}()
+	if l.class != nil {
+		consoleSub.Pause(false)
+		l.class.serve(ln)
+	} else {
+		l.console = console.New(l, console.Options{
+			Log:       opts.Log.With("component", "console"),
+			OnClients: func(n int) { consoleSub.Pause(n == 0) },
+		})
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			if err := l.console.Serve(ln); err != nil {
+				opts.Log.Error("web console stopped", "err", err)
+			}
+		}()
+	}
 
 	l.loops.Add(3)
 	go l.checkLoop(checkSub)
@@ -257,11 +277,11 @@ func (l *Lab) sandboxSocket() string {
 func (l *Lab) Sandboxed() bool { return l.network != nil }
 
 func (l *Lab) loadProgress() error {
-	done, err := l.store.Done(l.lab.ID)
+	done, err := l.store.DoneBy(l.lab.ID, l.learner)
 	if err != nil {
 		return err
 	}
-	hints, err := l.store.HintsShown(l.lab.ID)
+	hints, err := l.store.HintsShownBy(l.lab.ID, l.learner)
 	if err != nil {
 		return err
 	}
@@ -311,12 +331,21 @@ func (l *Lab) check(e event.Event) {
 	l.countMu.Lock()
 	l.counts[e.Service]++
 	l.countMu.Unlock()
+	if l.class != nil {
+		l.class.check(e)
+		return
+	}
+	l.feed(e)
+}
+
+// feed gives one event to the checker and commits what it ticks.
+func (l *Lab) feed(e event.Event) {
 	l.mu.Lock()
 	res := l.checker.Feed(e)
 	ticked := res.Ticked
 	var changes []api.Change
 	for _, id := range ticked {
-		if _, err := l.store.MarkDone(l.lab.ID, id, e.Time); err != nil {
+		if _, err := l.store.MarkDoneBy(l.lab.ID, l.learner, id, e.Time); err != nil {
 			l.opts.Log.Error("cannot save progress", "task", id, "err", err)
 			continue
 		}
@@ -330,6 +359,9 @@ func (l *Lab) check(e event.Event) {
 	}
 	if len(changes) > 0 {
 		l.signal()
+		if l.notify != nil {
+			l.notify()
+		}
 	}
 }
 
@@ -383,6 +415,10 @@ func (l *Lab) journalLoop(sub *bus.Subscription) {
 func (l *Lab) consoleLoop(sub *bus.Subscription) {
 	defer l.loops.Done()
 	for e := range sub.C() {
+		if l.class != nil {
+			l.class.publishEvent(e)
+			continue
+		}
 		l.console.PublishEvent(e)
 	}
 }
@@ -483,7 +519,7 @@ func (l *Lab) Hint(id string) (api.Hint, error) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	level, err := l.store.NextHint(l.lab.ID, id, len(t.Hints))
+	level, err := l.store.NextHintBy(l.lab.ID, l.learner, id, len(t.Hints))
 	if err != nil {
 		return api.Hint{}, err
 	}
@@ -495,10 +531,17 @@ func (l *Lab) Hint(id string) (api.Hint, error) {
 // Reset implements console.Source: progress, hints and journal are cleared.
 func (l *Lab) Reset() (api.Status, error) {
 	l.mu.Lock()
-	err := l.store.Reset(l.lab.ID)
-	for _, inst := range l.instances {
-		if r, ok := inst.(service.Resetter); ok && err == nil {
-			err = r.Reset(context.Background())
+	var err error
+	if l.learner != "" {
+		// One learner of a class: the others' progress, the journal and
+		// the shared services are kept.
+		err = l.store.ResetLearner(l.lab.ID, l.learner)
+	} else {
+		err = l.store.Reset(l.lab.ID)
+		for _, inst := range l.instances {
+			if r, ok := inst.(service.Resetter); ok && err == nil {
+				err = r.Reset(context.Background())
+			}
 		}
 	}
 	if err == nil {
@@ -517,6 +560,9 @@ func (l *Lab) Reset() (api.Status, error) {
 		l.console.PublishChange(c)
 	}
 	l.signal()
+	if l.notify != nil {
+		l.notify()
+	}
 	return l.Status(), nil
 }
 
@@ -558,6 +604,11 @@ func (l *Lab) Close(ctx context.Context) error {
 	l.loops.Wait()
 	if l.console != nil {
 		if err := l.console.Shutdown(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			errs = append(errs, err)
+		}
+	}
+	if l.class != nil {
+		if err := l.class.shutdown(ctx); err != nil && !errors.Is(err, context.Canceled) {
 			errs = append(errs, err)
 		}
 	}

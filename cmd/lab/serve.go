@@ -1,0 +1,204 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime/debug"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"protolab/internal/runner"
+	"protolab/labs"
+)
+
+type serveOptions struct {
+	roster   string
+	lab      string
+	exercise string
+	lang     string
+	bind     string
+	ports    string
+	port     []string
+	web      string
+	keep     int
+	dhcpIf   string
+}
+
+func (c *cli) serveCmd() *cobra.Command {
+	opts := &serveOptions{}
+	cmd := &cobra.Command{
+		Use:   "serve --roster FILE (--lab ID | --exercise FILE)",
+		Short: "Run one lab server for a whole class, with the instructor's live dashboard",
+		Long: `Run a lab's servers once for every learner of the roster. Each event is
+attributed to a learner by where it comes from: the client's address against the
+roster's address (or what its host name resolves to at start), or a DHCP
+request's MAC address or host name. Each learner has their own progress, their
+own checker (with --exercise, their own variables) and their own web console:
+the console shows the learner whose address the browser comes from, and nobody
+else's. Events from no learner of the roster are counted as unknown.
+
+The instructor's dashboard, at /instructor, shows the learners by the tasks,
+live, each learner's timeline, and can reset a learner or export the grid. It is
+guarded by a random token printed at start.
+
+Progress and the event journal are kept in the state directory (SQLite, WAL):
+a restart, even after kill -9, loses no tick. lab report lists every learner.`,
+		Example: `  lab serve --roster roster.yaml --lab dns --bind 192.0.2.1 --ports standard --web 0.0.0.0:8080
+  lab serve --roster roster.yaml --exercise dns-courrier.yaml
+  lab report --format csv`,
+		Args: usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return c.runServe(cmd.Context(), opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.roster, "roster", "", "the class's roster (YAML: class, learners with id, name, mac, address, host)")
+	f.StringVar(&opts.lab, "lab", "", "the built-in lab the class works on")
+	f.StringVar(&opts.lab, "labs", "", "the same as --lab (one lab for now)")
+	f.StringVar(&opts.exercise, "exercise", "", "the exercise (or lab) file the class works on; each learner gets their own variables")
+	f.StringVar(&opts.lang, "lang", "", "language of the tasks and hints: fr or en (default from $LANG)")
+	f.StringVar(&opts.bind, "bind", "127.0.0.1", "address the servers listen on")
+	f.StringVar(&opts.ports, "ports", runner.PortsHigh, "port set: high (unprivileged: DNS 1053...), standard (DNS 53...) or auto (free ports)")
+	f.StringArrayVar(&opts.port, "port", nil, "set one listener's port, NAME=PORT (e.g. dns=5353); repeatable")
+	f.StringVar(&opts.web, "web", "127.0.0.1:8080", "address of the learners' consoles and the instructor's dashboard")
+	f.IntVar(&opts.keep, "journal", 100000, "how many events the journal keeps, the whole class together (older ones are pruned)")
+	f.StringVar(&opts.dhcpIf, "dhcp-interface", "", "let the DHCP server answer on this real interface (port 67); only on a network of your own")
+	return cmd
+}
+
+func (c *cli) runServe(ctx context.Context, opts *serveOptions) error {
+	if c.getenv("GOGC") == "" {
+		debug.SetGCPercent(200)
+	}
+	if opts.roster == "" {
+		return usagef("--roster FILE is required: the class's learners (lab classroom compose writes one)")
+	}
+	if (opts.lab == "") == (opts.exercise == "") {
+		return usagef("give --lab ID or --exercise FILE: one of them")
+	}
+	lang, err := c.lang(opts.lang)
+	if err != nil {
+		return err
+	}
+	src, err := os.ReadFile(opts.roster)
+	if err != nil {
+		return usagef("--roster: cannot read the roster: %v", err)
+	}
+	rost, err := parseRoster(src, opts.roster)
+	if err != nil {
+		return &usageError{err: fmt.Errorf("the roster has problems:\n%w", err)}
+	}
+	class := runner.ClassOptions{Class: rost.Class}
+	for _, l := range rost.Learners {
+		class.Learners = append(class.Learners, runner.Learner{ID: l.ID, Name: l.Name, MAC: l.MAC, Address: l.Address, Host: l.Host})
+	}
+	var lab *labs.Lab
+	file := ""
+	if opts.exercise != "" {
+		if file, err = filepath.Abs(opts.exercise); err != nil {
+			return err
+		}
+		// The services are the first learner's; each learner's checks are
+		// their own.
+		if lab, err = c.loadExerciseFor(opts.exercise, rost.Learners[0].ID); err != nil {
+			return err
+		}
+		class.Variant = func(learner string) (*labs.Lab, error) { return c.loadExerciseFor(opts.exercise, learner) }
+	} else if lab, err = c.loadLab(opts.lab, ""); err != nil {
+		return err
+	}
+	switch opts.ports {
+	case runner.PortsHigh, runner.PortsStandard, runner.PortsAuto:
+	default:
+		return usagef("--ports %q: choose high, standard or auto", opts.ports)
+	}
+	if opts.keep < 1 {
+		return usagef("--journal %d: keep at least 1 event", opts.keep)
+	}
+	overrides, err := parsePortFlags(opts.port, lab)
+	if err != nil {
+		return err
+	}
+	if net.ParseIP(opts.bind) == nil {
+		return usagef("--bind %q: give an IP address such as 127.0.0.1 or ::1", opts.bind)
+	}
+	if _, _, err := net.SplitHostPort(opts.web); err != nil {
+		return usagef("--web %q: give an address such as 127.0.0.1:8080", opts.web)
+	}
+	dir, err := c.state()
+	if err != nil {
+		return err
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	ro := runner.Options{Lab: lab, Lang: lang, Bind: opts.bind, Ports: opts.ports, PortOverrides: overrides,
+		Web: opts.web, StateDir: dir, LabFile: file, Retention: opts.keep, Class: &class}
+	if opts.dhcpIf != "" {
+		so := &startOptions{dhcpIf: opts.dhcpIf}
+		if err := c.checkDHCPInterface(lab, so, overrides); err != nil {
+			return err
+		}
+		ro.Interface = opts.dhcpIf
+	}
+	running, err := runner.Start(ctx, ro)
+	if err != nil {
+		return c.explainStartError(err, &ro)
+	}
+	cl := running.Class()
+	c.printHeader(running, dir, lang)
+	name := rost.Class
+	if name == "" {
+		name = filepath.Base(opts.roster)
+	}
+	fmt.Fprintf(c.stdout, "Class %s: %d learners; each sees their own console at %s/ (from their own address).\n",
+		name, len(rost.Learners), running.WebURL())
+	fmt.Fprintf(c.stdout, "Instructor dashboard: %s\n\n", cl.InstructorURL())
+	c.watchClass(ctx, running, lang)
+
+	fmt.Fprintln(c.stdout, "\n"+tr(lang, "Stopping…", "Arrêt…"))
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := running.Close(sctx); err != nil {
+		return fmt.Errorf("stopping the lab: %w", err)
+	}
+	fmt.Fprintf(c.stdout, tr(lang,
+		"Stopped. Every learner's progress is kept in %s (lab report lists it).\n",
+		"Arrêté. La progression de chacun est gardée dans %s (lab report la liste).\n"), dir)
+	return nil
+}
+
+// watchClass prints one line per learner whose progress changed, until ctx
+// ends.
+func (c *cli) watchClass(ctx context.Context, l *runner.Lab, lang string) {
+	cl := l.Class()
+	last := map[string]int{}
+	for _, id := range cl.Learners() {
+		st, _ := cl.LearnerStatus(id)
+		last[id] = st.Done
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-l.Changed():
+			for _, id := range cl.Learners() {
+				st, _ := cl.LearnerStatus(id)
+				if st.Done != last[id] {
+					last[id] = st.Done
+					fmt.Fprintf(c.stdout, tr(lang, "%s  %-16s %d/%d tasks done\n", "%s  %-16s %d/%d tâches faites\n"),
+						time.Now().Format("15:04:05"), id, st.Done, st.Total)
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,388 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"protolab/internal/api"
+	"protolab/internal/console"
+	"protolab/internal/event"
+	"protolab/labs"
+)
+
+// ClassOptions say who the learners of a class are (lab serve).
+type ClassOptions struct {
+	Class    string // the class's name, for the dashboard
+	Learners []Learner
+	// Variant loads a learner's own lab: an exercise with the learner's
+	// variables. Nil: every learner gets Options.Lab. The services are
+	// shared, so only what the checks expect may differ between learners.
+	Variant func(learner string) (*labs.Lab, error)
+	// Token guards the instructor's dashboard; empty: a random one.
+	Token string
+}
+
+// Learner is one learner of a roster and how the class tells them apart.
+// Any of MAC, Address and Host may be empty.
+type Learner struct {
+	ID      string
+	Name    string
+	MAC     string     // lower case, colon-separated
+	Address netip.Addr // a fixed address
+	Host    string     // a host name, resolved at start (best effort)
+}
+
+// Class is a lab run for a whole class: one set of services, a view of the
+// lab per learner (own checker, own progress), and the instructor's
+// dashboard. Events are attributed to a learner as they are published: by
+// the client's address (the roster's address, or what its host resolves
+// to), else by a DHCP event's mac or hostname attribute; the others stay
+// unattributed and are counted.
+type Class struct {
+	lab      *Lab // the running lab: store, bus, services
+	opts     ClassOptions
+	learners []*Lab // in roster order
+	byID     map[string]*Lab
+	info     map[string]Learner
+	byAddr   map[netip.Addr]string
+	byMAC    map[string]string
+	byHost   map[string]string
+
+	token   string
+	server  *console.ClassServer
+	unknown atomic.Uint64
+
+	seenMu sync.Mutex
+	seen   map[string]time.Time // each learner's latest event this run
+}
+
+// newClass builds the class of l: each learner's view, with its progress.
+func newClass(l *Lab, opts ClassOptions) (*Class, error) {
+	if len(opts.Learners) == 0 {
+		return nil, errors.New("runner: a class needs at least one learner")
+	}
+	c := &Class{lab: l, opts: opts, byID: map[string]*Lab{}, info: map[string]Learner{},
+		byAddr: map[netip.Addr]string{}, byMAC: map[string]string{}, byHost: map[string]string{},
+		seen: map[string]time.Time{}}
+	c.token = opts.Token
+	if c.token == "" {
+		c.token = console.NewToken()
+	}
+	for _, ln := range opts.Learners {
+		if ln.ID == "" {
+			return nil, errors.New("runner: a learner without an id")
+		}
+		if _, dup := c.byID[ln.ID]; dup {
+			return nil, fmt.Errorf("runner: learner %q twice in the class", ln.ID)
+		}
+		def := l.lab
+		if opts.Variant != nil {
+			v, err := opts.Variant(ln.ID)
+			if err != nil {
+				return nil, fmt.Errorf("learner %s: %w", ln.ID, err)
+			}
+			if v.ID != def.ID {
+				return nil, fmt.Errorf("learner %s: the exercise is lab %q for this learner, %q for the class", ln.ID, v.ID, def.ID)
+			}
+			def = v
+		}
+		m := &Lab{opts: l.opts, lab: def, store: l.store, bus: l.bus, started: l.started,
+			changed: l.changed, learner: ln.ID}
+		id := ln.ID
+		m.notify = func() { c.changed(id) }
+		if err := m.loadProgress(); err != nil {
+			return nil, err
+		}
+		c.learners = append(c.learners, m)
+		c.byID[ln.ID] = m
+		c.info[ln.ID] = ln
+		if ln.Address.IsValid() {
+			c.byAddr[ln.Address.Unmap()] = ln.ID
+		}
+		if ln.MAC != "" {
+			c.byMAC[strings.ToLower(ln.MAC)] = ln.ID
+		}
+		if ln.Host != "" {
+			h := strings.ToLower(strings.TrimSuffix(ln.Host, "."))
+			c.byHost[h] = ln.ID
+		}
+	}
+	c.resolveHosts()
+	return c, nil
+}
+
+// resolveHosts adds the addresses of the roster's host names, best effort
+// and briefly: a name that does not resolve now only attributes DHCP
+// events by their hostname attribute.
+func (c *Class) resolveHosts() {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	for _, ln := range c.opts.Learners {
+		if ln.Host == "" {
+			continue
+		}
+		addrs, err := net.DefaultResolver.LookupHost(ctx, ln.Host)
+		if err != nil {
+			c.lab.opts.Log.Info("roster host does not resolve: attributed by DHCP hostname only", "learner", ln.ID, "host", ln.Host)
+			continue
+		}
+		for _, a := range addrs {
+			if ip, err := netip.ParseAddr(a); err == nil {
+				if _, taken := c.byAddr[ip.Unmap()]; !taken {
+					c.byAddr[ip.Unmap()] = ln.ID
+				}
+			}
+		}
+	}
+}
+
+// Attribute names the learner of the roster an event comes from, or "".
+// It is called on the servers' path: map lookups only.
+func (c *Class) Attribute(e event.Event) string {
+	if ip, ok := clientIP(e.Client); ok {
+		if id, ok := c.byAddr[ip]; ok {
+			return id
+		}
+	}
+	if mac := e.Attrs["mac"]; mac != "" {
+		if id, ok := c.byMAC[strings.ToLower(mac)]; ok {
+			return id
+		}
+	}
+	if h := e.Attrs["hostname"]; h != "" {
+		if id, ok := c.byHost[strings.ToLower(strings.TrimSuffix(h, "."))]; ok {
+			return id
+		}
+	}
+	return ""
+}
+
+// LearnerAt names the learner of the roster at a remote address, or "".
+func (c *Class) LearnerAt(ip netip.Addr) string { return c.byAddr[ip.Unmap()] }
+
+// clientIP reads an event's client address: host:port or a bare address.
+func clientIP(client string) (netip.Addr, bool) {
+	if client == "" {
+		return netip.Addr{}, false
+	}
+	if ap, err := netip.ParseAddrPort(client); err == nil {
+		return ap.Addr().WithZone("").Unmap(), true
+	}
+	ip, err := netip.ParseAddr(client)
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	return ip.WithZone("").Unmap(), true
+}
+
+// attributing publishes events with their learner filled in.
+type attributing struct {
+	c    *Class
+	next event.Publisher
+}
+
+func (a attributing) Publish(e event.Event) {
+	if e.Learner == "" {
+		e.Learner = a.c.Attribute(e)
+	}
+	a.next.Publish(e)
+}
+
+// publisher is where the services publish: the bus, through attribution
+// in a class.
+func (l *Lab) publisher() event.Publisher {
+	if l.class == nil {
+		return l.bus
+	}
+	return attributing{c: l.class, next: l.bus}
+}
+
+// check gives an event to its learner's checker.
+func (c *Class) check(e event.Event) {
+	m, ok := c.byID[e.Learner]
+	if !ok {
+		c.unknown.Add(1)
+		return
+	}
+	c.seenMu.Lock()
+	if e.Time.After(c.seen[e.Learner]) {
+		c.seen[e.Learner] = e.Time
+	}
+	c.seenMu.Unlock()
+	m.feed(e)
+}
+
+// publishEvent shows an event to its learner's console and to the
+// instructor.
+func (c *Class) publishEvent(e event.Event) {
+	if m, ok := c.byID[e.Learner]; ok && m.console != nil {
+		m.console.PublishEvent(e)
+	}
+	if c.server != nil {
+		c.server.PublishEvent(e)
+	}
+}
+
+// changed tells the instructor's dashboard that a learner's progress
+// changed.
+func (c *Class) changed(learner string) {
+	if c.server != nil {
+		c.server.PublishLearner(c.row(c.byID[learner]))
+	}
+}
+
+// serve starts the web server: the instructor's dashboard and each
+// learner's console, chosen by the request's source address.
+func (c *Class) serve(ln net.Listener) {
+	l := c.lab
+	for _, m := range c.learners {
+		m.webURL = l.webURL
+		m.endpoints = l.endpoints
+		m.instances = l.instances
+		m.network = l.network
+		m.console = console.New(m, console.Options{Log: l.opts.Log.With("component", "console", "learner", m.learner)})
+	}
+	c.server = console.NewClass(c, console.ClassOptions{Token: c.token, Log: l.opts.Log.With("component", "instructor")})
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		if err := c.server.Serve(ln); err != nil {
+			l.opts.Log.Error("web server stopped", "err", err)
+		}
+	}()
+}
+
+// shutdown stops the web server and every learner's console.
+func (c *Class) shutdown(ctx context.Context) error {
+	var errs []error
+	if c.server != nil {
+		errs = append(errs, c.server.Shutdown(ctx))
+	}
+	for _, m := range c.learners {
+		if m.console != nil {
+			errs = append(errs, m.console.Shutdown(ctx))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Token is the instructor's token.
+func (c *Class) Token() string { return c.token }
+
+// InstructorURL is the dashboard's address, token included.
+func (c *Class) InstructorURL() string {
+	return c.lab.webURL + "/instructor?token=" + c.token
+}
+
+// Learners lists the learners' ids in roster order.
+func (c *Class) Learners() []string {
+	out := make([]string, len(c.learners))
+	for i, m := range c.learners {
+		out[i] = m.learner
+	}
+	return out
+}
+
+// Unknown is how many events no learner of the roster was found for.
+func (c *Class) Unknown() uint64 { return c.unknown.Load() }
+
+// LearnerStatus is one learner's status, as their console shows it.
+func (c *Class) LearnerStatus(id string) (api.Status, bool) {
+	m, ok := c.byID[id]
+	if !ok {
+		return api.Status{}, false
+	}
+	return m.Status(), true
+}
+
+// Snapshot implements console.ClassSource: the learners by the tasks.
+func (c *Class) Snapshot() api.Class {
+	lab, lang := c.lab.lab, c.lab.opts.Lang
+	out := api.Class{Class: c.opts.Class, Lab: lab.ID, Title: lab.Title.In(lang), Started: c.lab.started,
+		Tasks: []api.ClassTask{}, Learners: []api.ClassLearner{},
+		Events: c.lab.bus.Published(), Unknown: c.unknown.Load()}
+	for _, t := range lab.Tasks {
+		out.Tasks = append(out.Tasks, api.ClassTask{ID: t.ID, Title: t.Title.In(lang), Points: t.Points, Optional: t.Optional})
+	}
+	for _, m := range c.learners {
+		out.Learners = append(out.Learners, c.row(m))
+	}
+	return out
+}
+
+// row is one learner's line of the grid.
+func (c *Class) row(m *Lab) api.ClassLearner {
+	m.mu.Lock()
+	st := BuildStatus(m.lab, m.opts.Lang, m.done, m.hints)
+	m.mu.Unlock()
+	info := c.info[m.learner]
+	r := api.ClassLearner{ID: m.learner, Name: info.Name, Done: st.Done, Total: st.Total,
+		Points: st.Points, MaxPoints: st.MaxPoints, Cells: []api.ClassCell{}}
+	if info.Address.IsValid() {
+		r.Address = info.Address.String()
+	}
+	c.seenMu.Lock()
+	if t, ok := c.seen[m.learner]; ok {
+		r.LastSeen = &t
+	}
+	c.seenMu.Unlock()
+	for i, t := range st.Tasks {
+		cell := api.ClassCell{Task: t.ID, Done: t.Done, DoneAt: t.DoneAt, Hints: t.HintsShown, Late: t.Late}
+		if t.Done && i < len(m.lab.Tasks) {
+			cell.Points = m.lab.Earned(&m.lab.Tasks[i], *t.DoneAt)
+		}
+		r.Cells = append(r.Cells, cell)
+	}
+	return r
+}
+
+// Timeline implements console.ClassSource: a learner's newest events,
+// oldest first.
+func (c *Class) Timeline(id string, limit int) ([]event.Event, error) {
+	m, ok := c.byID[id]
+	if !ok {
+		return nil, fmt.Errorf("%w %q", console.ErrUnknownLearner, id)
+	}
+	return m.journalCaughtUp(limit)
+}
+
+// ResetLearner implements console.ClassSource: one learner's progress and
+// hints are cleared, the others' kept.
+func (c *Class) ResetLearner(id string) error {
+	m, ok := c.byID[id]
+	if !ok {
+		return fmt.Errorf("%w %q", console.ErrUnknownLearner, id)
+	}
+	st, err := m.Reset()
+	if err != nil {
+		return err
+	}
+	m.console.PublishStatus(st)
+	return nil
+}
+
+// LearnerConsole implements console.ClassSource: the console of the
+// learner at a remote address.
+func (c *Class) LearnerConsole(ip netip.Addr) (string, http.Handler, bool) {
+	id := c.LearnerAt(ip)
+	m, ok := c.byID[id]
+	if !ok || m.console == nil {
+		return "", nil, false
+	}
+	return id, m.console.Handler(), true
+}
+
+// Overview implements console.ClassSource: the lab's status without any
+// learner's progress.
+func (c *Class) Overview() api.Status { return c.lab.Status() }
+
+// Class is the class of a lab started with Options.Class, else nil.
+func (l *Lab) Class() *Class { return l.class }
