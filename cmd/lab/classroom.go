@@ -517,8 +517,11 @@ func parseRoster(src []byte, file string) (*roster, error) {
 			switch {
 			case err != nil || a.Zone() != "":
 				fail(yamlx.Errorf(n, "address %q: write an IP address, e.g. 192.0.2.101", s))
-			case !a.IsGlobalUnicast():
-				fail(yamlx.Errorf(n, "address %s cannot be a machine's address (loopback, link-local, multicast or unspecified)", s))
+			case !a.IsGlobalUnicast() && !a.IsLoopback():
+				// Loopback addresses are allowed: lab serve on one machine
+				// tells 127.0.0.1 from 127.0.0.2 (a compose network does not
+				// take them: its subnet check refuses them).
+				fail(yamlx.Errorf(n, "address %s cannot be a machine's address (link-local, multicast or unspecified)", s))
 			default:
 				l.Address = a.Unmap()
 				unique(n, "address", l.Address.String())

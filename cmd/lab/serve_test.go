@@ -20,9 +20,9 @@ import (
 	"protolab/internal/service"
 )
 
-// A roster refuses loopback addresses (they are no learner's machine in a
-// classroom), so learner a is the host localhost: its addresses, resolved
-// at start, include 127.0.0.1. Learner b's address is never used here.
+// Learner a is the host localhost (its addresses, resolved at start,
+// include 127.0.0.1), learner c the loopback address 127.0.0.3 (two learners
+// on one machine), and learner b's address is never used here.
 const serveRoster = `class: net-101
 learners:
   - id: a
@@ -31,6 +31,9 @@ learners:
   - id: b
     name: Bob
     address: 192.0.2.102
+  - id: c
+    name: Cyd
+    address: 127.0.0.3
 `
 
 // serveProc is a running `lab serve`.
@@ -154,7 +157,7 @@ func TestServeClass(t *testing.T) {
 	}
 	state := filepath.Join(dir, "state")
 	p := startServe(t, state, roster)
-	if out := p.out.String(); !strings.Contains(out, "Class net-101: 2 learners") {
+	if out := p.out.String(); !strings.Contains(out, "Class net-101: 3 learners") {
 		t.Fatalf("header:\n%s", out)
 	}
 	// lab status asks from 127.0.0.1: learner a's console.
@@ -178,6 +181,12 @@ func TestServeClass(t *testing.T) {
 	c := p.waitClass(t, "unknown counted", func(c api.Class) bool { return c.Unknown > 0 })
 	if cellDone(c, "a", "mx") || cellDone(c, "b", "mx") {
 		t.Fatalf("an unknown query ticked: %+v", c.Learners)
+	}
+	// From learner c's address: c's task, nobody else's.
+	runTool(t, dig, "-b", "127.0.0.3", "@"+host, "-p", port, "webmail.lab.test", "CNAME")
+	c = p.waitClass(t, "c ticks cname", func(c api.Class) bool { return cellDone(c, "c", "cname") })
+	if cellDone(c, "a", "cname") || cellDone(c, "c", "resolve-a") {
+		t.Fatalf("a tick went to the wrong learner: %+v", c.Learners)
 	}
 	if !strings.Contains(p.out.String(), "a") || !strings.Contains(p.out.String(), "1/9 tasks done") {
 		t.Errorf("no progress line in the output:\n%s", p.out.String())
@@ -206,7 +215,7 @@ func TestServeClass(t *testing.T) {
 	}
 	rows, err := csv.NewReader(resp.Body).ReadAll()
 	resp.Body.Close()
-	if err != nil || len(rows) != 1+2*9 || rows[1][0] != "a" || rows[1][2] != "resolve-a" || rows[1][4] != "true" {
+	if err != nil || len(rows) != 1+3*9 || rows[1][0] != "a" || rows[1][2] != "resolve-a" || rows[1][4] != "true" {
 		t.Fatalf("export: %v %v", err, rows)
 	}
 
