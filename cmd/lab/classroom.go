@@ -150,7 +150,8 @@ func (c *cli) runClassroomCompose(opts *classroomComposeOptions) error {
 		fmt.Fprintln(c.stdout, "Build the images protolab/lab and protolab/learner first (the top of compose.yaml says how).")
 	}
 	fmt.Fprintf(c.stdout, "Start the class:  cd %s && docker compose up -d%s\n", opts.out, map[bool]string{true: " --build"}[plan.source != ""])
-	fmt.Fprintf(c.stdout, "A learner's shell: docker compose exec %s bash      Dashboard: http://127.0.0.1:%d/\n", plan.roster.Learners[0].ID, dashboardPort)
+	fmt.Fprintf(c.stdout, "A learner's shell: docker compose exec %s bash\n", plan.roster.Learners[0].ID)
+	fmt.Fprintf(c.stdout, "The instructor's dashboard: http://127.0.0.1:%d/instructor?token=... (docker compose logs lab shows it)\n", dashboardPort)
 	return nil
 }
 
@@ -609,7 +610,8 @@ func composeFile(p *classPlan) []byte {
 		{"docker compose up -d --build", "build the images and start the class"},
 		{"docker compose exec " + first + " bash", "a learner's shell: dig, swaks, curl, snmpget, udhcpc, nc..."},
 		{"docker compose logs -f lab", "the lab server: tasks ticking as the learners work"},
-		{fmt.Sprintf("http://127.0.0.1:%d/", dashboardPort), "the dashboard, published on this machine's loopback only"},
+		{fmt.Sprintf("http://127.0.0.1:%d/instructor?token=...", dashboardPort), "the instructor's dashboard, on this machine's loopback only"},
+		{"docker compose logs lab | grep token", "the dashboard's address with its token (new at each start)"},
 		{"docker compose down", "stop; the progress stays in the volume lab-state"},
 	}
 	if p.source == "" {
@@ -625,12 +627,10 @@ func composeFile(p *classPlan) []byte {
 	w("#   %-15s the learners, with the roster's MAC addresses and fixed addresses\n", learners[0].Address.String()+"...")
 	w("#   %-15s the host's end of the network (Docker's gateway)\n", p.gateway)
 	w(`#
-# Today the lab server runs lab start: one lab whose progress the whole class
-# shares. The classroom server, lab serve, tells the learners apart (by the
-# source address, MAC address or host name the roster gives) and shows the
-# instructor each one's progress; with it the lab server's command becomes
-#   command: %s
-`, flowSeq(p.serveCommand()))
+# The lab server runs lab serve: it tells the learners apart by the source
+# address, MAC address or host name the roster gives, keeps each one's
+# progress, and shows each learner their own console at http://%s:%d/.
+`, p.server, dashboardPort)
 	if p.source == "" {
 		w(`#
 # Build the images beforehand, from the root of the Protolab source tree:
@@ -666,7 +666,7 @@ func composeFile(p *classPlan) []byte {
 	// The lab server.
 	w("\nservices:\n  lab:\n")
 	p.writeImage(&b, "    ", "protolab/lab:latest", "docker/Dockerfile")
-	w("    command: %s\n", flowSeq(p.startCommand()))
+	w("    command: %s\n", flowSeq(p.serveCommand()))
 	w(`    hostname: lab
     # The server runs as an unprivileged user with no capability at all: low
     # ports are open to it through the network namespace's
@@ -766,17 +766,7 @@ func (p *classPlan) networkArgs() []string {
 	return args
 }
 
-// startCommand runs the lab with lab start, which works today: one lab for
-// the whole class.
-func (p *classPlan) startCommand() []string {
-	lab := []string{p.lab}
-	if p.exercise != "" {
-		lab = []string{"--exercise", exerciseInContainer + "/" + p.exercise}
-	}
-	return append(append([]string{"start"}, lab...), p.networkArgs()...)
-}
-
-// serveCommand is the same class under the classroom server, lab serve,
+// serveCommand runs the class under the classroom server, lab serve,
 // which follows each learner of the roster.
 func (p *classPlan) serveCommand() []string {
 	lab := []string{"--labs", p.lab}

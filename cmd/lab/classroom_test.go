@@ -221,11 +221,11 @@ func checkCompose(t *testing.T, file string, plan *classPlan) {
 		fail("no service lab")
 	}
 	cmd := strings.Join(lab.Command, " ")
-	labArgs := plan.lab
+	labArgs := "--labs " + plan.lab
 	if plan.exercise != "" {
 		labArgs = "--exercise /etc/protolab/exercise/" + plan.exercise
 	}
-	wantCmd := "start " + labArgs + " --bind " + plan.server.String() + " --ports standard --web 0.0.0.0:8080"
+	wantCmd := "serve --roster /etc/protolab/roster.yaml " + labArgs + " --bind " + plan.server.String() + " --ports standard --web 0.0.0.0:8080"
 	if plan.dhcp {
 		wantCmd += " --dhcp-interface eth0"
 	}
