@@ -17,6 +17,7 @@ import (
 	"github.com/insomniacslk/dhcp/dhcpv4"
 	"github.com/vishvananda/netns"
 
+	"protolab/bench/internal/benchkit"
 	"protolab/internal/catalog"
 	"protolab/internal/event"
 	"protolab/internal/service"
@@ -272,107 +273,6 @@ func TestTestbedNames(t *testing.T) {
 	}
 }
 
-func TestParseVmHWM(t *testing.T) {
-	tests := []struct {
-		in      string
-		want    int64
-		wantErr bool
-	}{
-		{"Name:\tlab\nVmPeak:\t 1 kB\nVmHWM:\t   12940 kB\n", 12940 << 10, false},
-		{"Name:\tlab\n", 0, true},
-		{"VmHWM:\t12 MB\n", 0, true},
-		{"VmHWM:\t-1 kB\n", 0, true},
-	}
-	for _, tt := range tests {
-		got, err := parseVmHWM([]byte(tt.in))
-		if (err != nil) != tt.wantErr || got != tt.want {
-			t.Errorf("parseVmHWM(%q) = %d, %v; want %d, error %v", tt.in, got, err, tt.want, tt.wantErr)
-		}
-	}
-}
-
-func TestParseProcStat(t *testing.T) {
-	tests := []struct {
-		in      string
-		want    time.Duration
-		wantErr bool
-	}{
-		{"42 (dnsmasq) S 1 42 42 0 -1 4194560 100 0 0 0 150 50 0 0 20 0 1 0 1 1 1", 2 * time.Second, false},
-		{"42 (a) b) c) S 1 42 42 0 -1 4194560 100 0 0 0 7 3 0 0", 100 * time.Millisecond, false},
-		{"42 dnsmasq S 1", 0, true},
-		{"42 (x) S 1 2 3", 0, true},
-		{"42 (x) S 1 42 42 0 -1 4194560 100 0 0 0 -5 3 0", 0, true},
-	}
-	for _, tt := range tests {
-		got, err := parseProcStat([]byte(tt.in))
-		if (err != nil) != tt.wantErr || got != tt.want {
-			t.Errorf("parseProcStat(%q) = %v, %v; want %v, error %v", tt.in, got, err, tt.want, tt.wantErr)
-		}
-	}
-}
-
-func TestParseMachineStat(t *testing.T) {
-	busy, total, err := parseMachineStat([]byte("cpu  100 5 20 800 10 3 2 0 0 0\ncpu0 1 2 3 4 5 6 7 8\n"))
-	if err != nil || busy != 125*tick || total != 940*tick {
-		t.Errorf("parseMachineStat = %v, %v, %v; want %v, %v", busy, total, err, 125*tick, 940*tick)
-	}
-	for _, bad := range []string{"", "cpu 1 2 3\n", "intr 1 2 3 4 5 6 7 8\n", "cpu 1 x 3 4 5 6 7 8\n"} {
-		if _, _, err := parseMachineStat([]byte(bad)); err == nil {
-			t.Errorf("parseMachineStat(%q): no error", bad)
-		}
-	}
-}
-
-func TestParseCPUList(t *testing.T) {
-	tests := []struct {
-		in   string
-		want []int
-	}{
-		{"pid 7's current affinity list: 0,1\n", []int{0, 1}},
-		{"pid 7's current affinity list: 0-2,5\n", []int{0, 1, 2, 5}},
-		{"pid 7's current affinity list: 3-1\n", nil},
-		{"garbage", nil},
-	}
-	for _, tt := range tests {
-		if got := parseCPUList(tt.in); !equalInts(got, tt.want) {
-			t.Errorf("parseCPUList(%q) = %v, want %v", tt.in, got, tt.want)
-		}
-	}
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
-func FuzzParseProc(f *testing.F) {
-	f.Add([]byte("VmHWM:\t 12 kB\n"))
-	f.Add([]byte("1 (x) S 1 2 3 4 5 6 7 8 9 10 11 12 13"))
-	f.Add([]byte("cpu 1 2 3 4 5 6 7 8\n"))
-	f.Add([]byte("pid 1's current affinity list: 0-3,7"))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		if v, err := parseVmHWM(b); err == nil && v < 0 {
-			t.Fatalf("negative rss %d", v)
-		}
-		if d, err := parseProcStat(b); err == nil && d < 0 {
-			t.Fatalf("negative cpu %v", d)
-		}
-		if busy, total, err := parseMachineStat(b); err == nil && (busy < 0 || busy > total) {
-			t.Fatalf("busy %v total %v", busy, total)
-		}
-		if cpus := parseCPUList(string(b)); len(cpus) > 4096 {
-			t.Fatalf("%d cpus", len(cpus))
-		}
-	})
-}
-
 func TestReport(t *testing.T) {
 	mk := func(dora int, cpu time.Duration) loadResult {
 		return loadResult{DORA: dora, Elapsed: 2 * time.Second, Latency: time.Duration(dora) * time.Millisecond,
@@ -603,7 +503,7 @@ func TestRoundAgainstDnsmasq(t *testing.T) {
 	}
 	tb := testbedFor(t)
 	dir := t.TempDir()
-	s := &server{name: "dnsmasq", start: func(ctx context.Context, round int) (*child, error) {
+	s := &server{name: "dnsmasq", start: func(ctx context.Context, round int) (*benchkit.Child, error) {
 		return spawn(filepath.Join(dir, "dnsmasq.out"),
 			tb.exec(tb.serverNS, dnsmasqArgs(bin, tb.serverIf, filepath.Join(dir, "leases"), filepath.Join(dir, "log"), false)...))
 	}}

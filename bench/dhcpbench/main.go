@@ -35,7 +35,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -44,6 +43,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"protolab/bench/internal/benchkit"
 )
 
 // installLine is what to run when dnsmasq is missing.
@@ -76,7 +77,7 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == clientCommand {
 		os.Exit(clientMain(os.Args[2:], os.Stdout, os.Stderr))
 	}
-	var o options
+	o := options{wait: 30 * time.Second}
 	fs := flag.NewFlagSet("dhcpbench", flag.ContinueOnError)
 	fs.DurationVar(&o.duration, "duration", 8*time.Second, "load time per round")
 	fs.IntVar(&o.rounds, "rounds", 3, "rounds per server, alternating lab and dnsmasq; the best is kept")
@@ -88,25 +89,17 @@ func main() {
 	fs.BoolVar(&o.onDisk, "state-on-disk", false, "keep the leases and the lab's state in the work directory (under $TMPDIR) instead of on tmpfs (/dev/shm)")
 	fs.StringVar(&o.lab, "lab", "", "lab binary to measure (default: build ./cmd/lab)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory (logs, lease files, the lab's state)")
-	if err := fs.Parse(os.Args[1:]); err != nil {
-		os.Exit(2)
-	}
-	o.wait = 30 * time.Second
-	if err := o.validate(); err != nil {
-		fmt.Fprintln(os.Stderr, "dhcpbench:", err)
-		os.Exit(2)
-	}
+	benchkit.ParseArgs(fs, os.Args[1:], func() error { return o.validate() }) // not o.validate: that would copy o before parsing
 	if os.Geteuid() != 0 {
 		fmt.Println("dhcpbench: skipped: it needs root (network namespaces, a veth pair, a raw socket, port 67); " +
 			"run it as root, e.g. sudo go run ./bench/dhcpbench")
 		os.Exit(0)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	ctx, cancel := context.WithTimeout(ctx, o.limit())
-	code := run(ctx, o, os.Stdout, os.Stderr)
-	cancel()
-	stop()
-	os.Exit(code)
+	benchkit.Main(func(ctx context.Context) int {
+		ctx, cancel := context.WithTimeout(ctx, o.limit())
+		defer cancel()
+		return run(ctx, o, os.Stdout, os.Stderr)
+	})
 }
 
 func (o options) validate() error {
@@ -138,7 +131,7 @@ type server struct {
 	runs   []loadResult
 	rss    int64   // the highest peak RSS over the rounds
 	events *events // the lab's, after its best round
-	start  func(ctx context.Context, round int) (*child, error)
+	start  func(ctx context.Context, round int) (*benchkit.Child, error)
 	// status reads the lab's event counts before it stops; nil for dnsmasq.
 	status func(ctx context.Context, round int) (*events, error)
 }
@@ -205,15 +198,11 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) int {
 	if o.keep {
 		prefix = nsPrefix + "kept-"
 	}
-	work, err := os.MkdirTemp("", prefix)
+	work, removeWork, err := benchkit.WorkDir("dhcpbench", prefix, o.keep, stderr)
 	if err != nil {
 		return fail(err)
 	}
-	if o.keep {
-		progress("work directory kept: %s", work)
-	} else {
-		defer os.RemoveAll(work)
-	}
+	defer removeWork()
 	state, where, err := stateDir(work, prefix, o.onDisk)
 	if err != nil {
 		return fail(err)
@@ -233,7 +222,7 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) int {
 		progress("building the lab")
 		labBin = filepath.Join(work, "lab")
 		err = buildLab(ctx, mod, labBin)
-	} else if labBin, err = filepath.Abs(labBin); err == nil && !isExec(labBin) {
+	} else if labBin, err = filepath.Abs(labBin); err == nil && !benchkit.IsExec(labBin) {
 		err = fmt.Errorf("-lab %s: not an executable file", o.lab)
 	}
 	labFile := ""
@@ -255,14 +244,14 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) int {
 		client, srv, res.pinning = pinning()
 	}
 
-	res.dnsmasq.start = func(ctx context.Context, round int) (*child, error) {
+	res.dnsmasq.start = func(ctx context.Context, round int) (*benchkit.Child, error) {
 		log := filepath.Join(state, fmt.Sprintf("dnsmasq-%d.log", round))
 		leases := filepath.Join(state, fmt.Sprintf("dnsmasq-%d.leases", round))
 		return spawn(filepath.Join(work, fmt.Sprintf("dnsmasq-%d.out", round)),
 			tb.exec(tb.serverNS, concat(srv, dnsmasqArgs(dnsmasq, tb.serverIf, leases, log, o.quiet))...))
 	}
 	labState := func(round int) string { return filepath.Join(state, fmt.Sprintf("lab-state-%d", round)) }
-	res.lab.start = func(ctx context.Context, round int) (*child, error) {
+	res.lab.start = func(ctx context.Context, round int) (*benchkit.Child, error) {
 		if err := os.MkdirAll(labState(round), 0o755); err != nil {
 			return nil, err
 		}
@@ -277,8 +266,7 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) int {
 		return &events{published: st.Events, dropped: st.Dropped}, nil
 	}
 
-	var others, total time.Duration
-	noiseKnown := true
+	var noise benchkit.Noise
 	for round := 1; round <= o.rounds; round++ {
 		for _, s := range []*server{res.lab, res.dnsmasq} {
 			if s.note != "" || ctx.Err() != nil {
@@ -293,10 +281,9 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) int {
 			}
 			s.runs = append(s.runs, r)
 			if r.MachineAll > 0 && r.ServerCPU >= 0 && r.ClientCPU >= 0 {
-				others += max(r.MachineBusy-r.ServerCPU-r.ClientCPU, 0)
-				total += r.MachineAll
+				noise.Add(r.MachineBusy, r.MachineAll, r.ServerCPU+r.ClientCPU)
 			} else {
-				noiseKnown = false
+				noise.Unknown()
 			}
 		}
 	}
@@ -306,9 +293,7 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) int {
 	if len(res.dnsmasq.runs) == 0 {
 		return fail(fmt.Errorf("dnsmasq: %s", res.dnsmasq.note))
 	}
-	if noiseKnown && total > 0 {
-		res.otherCPU = float64(others) / float64(total)
-	}
+	res.otherCPU = noise.Share()
 	res.elapsed = time.Since(began)
 	printReport(stdout, res)
 	return 0
@@ -321,15 +306,15 @@ func runRound(ctx context.Context, s *server, round int, self string, tb *testbe
 	if err != nil {
 		return loadResult{}, err
 	}
-	defer c.stop()
+	defer c.Stop()
 	r, err := runClient(ctx, self, tb, prefix, c, o)
 	if err != nil {
 		return r, err
 	}
-	if !c.alive() {
-		return r, fmt.Errorf("%s exited during the load%s", s.name, c.tail())
+	if !c.Alive() {
+		return r, fmt.Errorf("%s exited during the load%s", s.name, c.Tail())
 	}
-	if rss, err := peakRSS(c.pid()); err == nil {
+	if rss, err := benchkit.PeakRSS(c.Pid()); err == nil {
 		s.rss = max(s.rss, rss)
 	}
 	if s.status != nil {
@@ -346,11 +331,11 @@ func runRound(ctx context.Context, s *server, round int, self string, tb *testbe
 
 // runClient runs the load client in the client's namespace against the
 // server c: it waits for the server's first answer, then loads it.
-func runClient(ctx context.Context, self string, tb *testbed, prefix []string, c *child, o options) (loadResult, error) {
+func runClient(ctx context.Context, self string, tb *testbed, prefix []string, c *benchkit.Child, o options) (loadResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, o.wait+o.duration+30*time.Second)
 	defer cancel()
 	argv := tb.exec(tb.clientNS, concat(prefix, []string{self, clientCommand,
-		"-iface", tb.clientIf, "-server-pid", strconv.Itoa(c.pid()),
+		"-iface", tb.clientIf, "-server-pid", strconv.Itoa(c.Pid()),
 		"-clients", strconv.Itoa(o.clients), "-inflight", strconv.Itoa(o.inflight),
 		"-duration", o.duration.String(), "-timeout", o.timeout.String(), "-wait", o.wait.String(),
 		"-max-dora", strconv.Itoa(o.maxDORA)})...)
@@ -360,8 +345,8 @@ func runClient(ctx context.Context, self string, tb *testbed, prefix []string, c
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Run(); err != nil {
 		why := strings.TrimSpace(stderr.String())
-		if !c.alive() {
-			why += "; the server exited" + c.tail()
+		if !c.Alive() {
+			why += "; the server exited" + c.Tail()
 		}
 		return loadResult{}, fmt.Errorf("load client: %w: %s", err, why)
 	}
@@ -421,11 +406,11 @@ func clientMain(args []string, stdout, stderr io.Writer) int {
 // measured runs load and adds the CPU times spent meanwhile: the server's
 // (process pid), this process's and the machine's.
 func measured(pid int, load func() loadResult) loadResult {
-	s0, errS0 := procCPU(pid)
+	s0, errS0 := benchkit.ProcCPU(pid)
 	c0 := selfCPU()
 	b0, a0, errM0 := machineCPU()
 	r := load()
-	s1, errS1 := procCPU(pid)
+	s1, errS1 := benchkit.ProcCPU(pid)
 	c1 := selfCPU()
 	b1, a1, errM1 := machineCPU()
 	r.ServerCPU, r.ClientCPU, r.MachineBusy, r.MachineAll = -1, -1, -1, -1
@@ -469,16 +454,11 @@ func findTool(name string) string {
 		return p
 	}
 	for _, dir := range []string{"/usr/sbin", "/sbin"} {
-		if p := filepath.Join(dir, name); isExec(p) {
+		if p := filepath.Join(dir, name); benchkit.IsExec(p) {
 			return p
 		}
 	}
 	return ""
-}
-
-func isExec(path string) bool {
-	fi, err := os.Stat(path)
-	return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
 }
 
 // pinning returns the command prefixes that put the load client on one
@@ -488,15 +468,13 @@ func pinning() (client, server []string, how string) {
 	if taskset == "" {
 		return nil, nil, "off: taskset not found (Debian package util-linux)"
 	}
-	out, err := exec.Command(taskset, "-cp", strconv.Itoa(os.Getpid())).Output()
+	cpus, err := benchkit.TasksetCPUs(taskset)
 	if err != nil {
-		return nil, nil, "off: taskset -cp failed"
+		return nil, nil, "off: " + err.Error()
 	}
-	cpus := parseCPUList(string(out))
-	if len(cpus) < 2 {
-		return nil, nil, fmt.Sprintf("off: needs two CPUs, this process may use %d", len(cpus))
+	p, err := benchkit.PinTwo(taskset, cpus)
+	if err != nil {
+		return nil, nil, "off: " + err.Error()
 	}
-	c, s := strconv.Itoa(cpus[0]), strconv.Itoa(cpus[1])
-	return []string{taskset, "-c", c}, []string{taskset, "-c", s},
-		fmt.Sprintf("server on CPU %s, load client on CPU %s (taskset)", s, c)
+	return p.Client, p.Server, fmt.Sprintf("server on CPU %d, load client on CPU %d (taskset)", p.ServerCPU, p.ClientCPU)
 }

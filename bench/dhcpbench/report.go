@@ -7,11 +7,9 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
-)
 
-// noisy is the share of the machine's CPU used by other work above which
-// the report warns.
-const noisy = 0.05
+	"protolab/bench/internal/benchkit"
+)
 
 func printReport(w io.Writer, r *result) {
 	o := r.opts
@@ -41,7 +39,7 @@ func printReport(w io.Writer, r *result) {
 			wrong += x.Wrong
 		}
 		fmt.Fprintf(tw, "  %s\t%.0f\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\n", s.name, b.rate(), strings.Join(all, " "),
-			meanLatency(b), cpuPer(leastCPU(s.runs)), share(b), timeouts, naks, wrong, mib(s.rss))
+			meanLatency(b), cpuPer(leastCPU(s.runs)), share(b), timeouts, naks, wrong, benchkit.MiBUnit(s.rss))
 	}
 	tw.Flush()
 	for _, s := range []*server{r.lab, r.dnsmasq} {
@@ -59,13 +57,10 @@ func printReport(w io.Writer, r *result) {
 		}
 	}
 	ratio, cpu := ratio(r), cpuRatio(r)
-	suffix := ""
-	if r.otherCPU > noisy {
-		suffix = " (noisy)"
-	}
+	suffix := benchkit.NoisySuffix(r.otherCPU)
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "  lab/dnsmasq DORA/s            %s   target >= %.1f   %s%s\n", fmtRatio(ratio), target, verdict(ratio), suffix)
-	fmt.Fprintf(w, "  lab/dnsmasq by CPU per DORA   %s   (for reference: steadier on a busy machine)\n", fmtRatio(cpu))
+	fmt.Fprintf(w, "  lab/dnsmasq DORA/s            %s   target >= %.1f   %s%s\n", benchkit.RatioOrNA(ratio), target, verdict(ratio), suffix)
+	fmt.Fprintf(w, "  lab/dnsmasq by CPU per DORA   %s   (for reference: steadier on a busy machine)\n", benchkit.RatioOrNA(cpu))
 	if ev := r.lab.events; ev != nil {
 		if ev.err != "" {
 			fmt.Fprintf(w, "  lab events: unknown (%s)\n", ev.err)
@@ -74,14 +69,7 @@ func printReport(w io.Writer, r *result) {
 				ev.published, 4*b.DORA, b.DORA, ev.dropped)
 		}
 	}
-	switch {
-	case r.otherCPU < 0:
-		fmt.Fprintln(w, "  noise: unknown (/proc/stat unreadable)")
-	case r.otherCPU > noisy:
-		fmt.Fprintf(w, "  noise: other processes used %.0f%% of the machine's CPU: run again on an idle machine before trusting the rates\n", r.otherCPU*100)
-	default:
-		fmt.Fprintf(w, "  noise: other processes used %.0f%% of the machine's CPU\n", r.otherCPU*100)
-	}
+	fmt.Fprintln(w, benchkit.NoiseLine(r.otherCPU))
 	fmt.Fprintf(w, "  run time %.0f s\n\n", r.elapsed.Seconds())
 
 	for _, s := range []*server{r.lab, r.dnsmasq} {
@@ -102,10 +90,10 @@ func printReport(w io.Writer, r *result) {
 		fmt.Fprintf(w, "BENCH dhcp.timeouts.%s=%s\n", s.name, timeouts)
 		fmt.Fprintf(w, "BENCH dhcp.naks.%s=%s\n", s.name, naks)
 		fmt.Fprintf(w, "BENCH dhcp.wrong.%s=%s\n", s.name, wrong)
-		fmt.Fprintf(w, "BENCH dhcp.peak_rss_mib.%s=%s\n", s.name, naMiB(s.rss))
+		fmt.Fprintf(w, "BENCH dhcp.peak_rss_mib.%s=%s\n", s.name, benchkit.MiBOrNA(s.rss))
 	}
-	fmt.Fprintf(w, "BENCH dhcp.ratio.lab_dnsmasq=%s\n", fmtRatio(ratio))
-	fmt.Fprintf(w, "BENCH dhcp.cpu_ratio.lab_dnsmasq=%s\n", fmtRatio(cpu))
+	fmt.Fprintf(w, "BENCH dhcp.ratio.lab_dnsmasq=%s\n", benchkit.RatioOrNA(ratio))
+	fmt.Fprintf(w, "BENCH dhcp.cpu_ratio.lab_dnsmasq=%s\n", benchkit.RatioOrNA(cpu))
 	pub, drop := "NA", "NA"
 	if ev := r.lab.events; ev != nil && ev.err == "" {
 		pub, drop = strconv.FormatUint(ev.published, 10), strconv.FormatUint(ev.dropped, 10)
@@ -164,23 +152,6 @@ func clientBound(x loadResult) bool {
 	return x.ClientCPU.Seconds() > 0.9*x.Elapsed.Seconds() && x.ServerCPU.Seconds() < 0.8*x.Elapsed.Seconds()
 }
 
-func verdict(ratio float64) string {
-	switch {
-	case ratio < 0:
-		return "NA"
-	case ratio >= target:
-		return "PASS"
-	}
-	return "MISS"
-}
-
-func fmtRatio(x float64) string {
-	if x < 0 {
-		return "NA"
-	}
-	return fmt.Sprintf("%.2f", x)
-}
-
 func meanLatency(x loadResult) string {
 	if x.DORA == 0 {
 		return "NA"
@@ -203,16 +174,5 @@ func share(x loadResult) string {
 	return fmt.Sprintf("%.0f%%/%.0f%%", pct(x.ServerCPU), pct(x.ClientCPU))
 }
 
-func mib(b int64) string {
-	if b <= 0 {
-		return "NA"
-	}
-	return naMiB(b) + " MiB"
-}
-
-func naMiB(b int64) string {
-	if b <= 0 {
-		return "NA"
-	}
-	return fmt.Sprintf("%.1f", float64(b)/(1<<20))
-}
+// verdict is PASS when ratio reaches the target, MISS below, NA unknown.
+func verdict(ratio float64) string { return benchkit.RatioVerdict(ratio, target) }

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"protolab/bench/internal/benchkit"
 	"protolab/internal/api"
 )
 
@@ -121,7 +122,7 @@ func labStatus(ctx context.Context, tb *testbed, bin, state string) (*api.Status
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("lab status: %w: %s", err, firstLine(stderr.String()))
+		return nil, fmt.Errorf("lab status: %w: %s", err, benchkit.FirstLine(stderr.String()))
 	}
 	var st api.Status
 	if err := json.Unmarshal(stdout.Bytes(), &st); err != nil {
@@ -154,17 +155,9 @@ func buildLab(ctx context.Context, dir, out string) error {
 	return nil
 }
 
-// child is a server process started by the benchmark. It is killed if
-// the benchmark dies first.
-type child struct {
-	cmd  *exec.Cmd
-	log  string
-	done chan struct{}
-	err  error
-}
-
-// spawn starts argv, its output to logFile.
-func spawn(logFile string, argv []string) (*child, error) {
+// spawn starts argv, its output to logFile. The server is killed if the
+// benchmark dies first.
+func spawn(logFile string, argv []string) (*benchkit.Child, error) {
 	f, err := os.OpenFile(logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, err
@@ -173,52 +166,11 @@ func spawn(logFile string, argv []string) (*child, error) {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = f, f
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	c, err := benchkit.StartChild(cmd, logFile)
+	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", filepath.Base(argv[len(argv)-1]), err)
 	}
-	c := &child{cmd: cmd, log: logFile, done: make(chan struct{})}
-	go func() { c.err = cmd.Wait(); close(c.done) }()
 	return c, nil
-}
-
-func (c *child) pid() int { return c.cmd.Process.Pid }
-
-func (c *child) alive() bool {
-	select {
-	case <-c.done:
-		return false
-	default:
-		return true
-	}
-}
-
-// stop sends SIGTERM, then SIGKILL after 5 s, and waits for the exit.
-func (c *child) stop() {
-	if !c.alive() {
-		return
-	}
-	_ = c.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-c.done:
-	case <-time.After(5 * time.Second):
-		_ = c.cmd.Process.Kill()
-		<-c.done
-	}
-}
-
-// tail is the last lines of the child's log, for error messages.
-func (c *child) tail() string {
-	b, _ := os.ReadFile(c.log)
-	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-	if len(lines) == 0 || lines[0] == "" {
-		return ""
-	}
-	return "; its last lines: " + strings.Join(lines[max(len(lines)-3, 0):], " | ")
-}
-
-func firstLine(s string) string {
-	line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
-	return line
 }
 
 // concat joins command-line pieces.

@@ -23,17 +23,15 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"protolab/bench/dnsbench/benchzone"
+	"protolab/bench/internal/benchkit"
 )
 
 // options are the command-line settings.
@@ -65,17 +63,8 @@ func main() {
 	fs.BoolVar(&o.pin, "pin", true, "under load, pin each server to one CPU and dnsperf to another (taskset)")
 	fs.StringVar(&o.lab, "lab", "", "lab binary to measure (default: build ./cmd/lab)")
 	fs.BoolVar(&o.requireLab, "require-lab", false, "exit 1 when the lab cannot be measured")
-	if err := fs.Parse(os.Args[1:]); err != nil {
-		os.Exit(2)
-	}
-	if err := o.validate(); err != nil {
-		fmt.Fprintln(os.Stderr, "dnsbench:", err)
-		os.Exit(2)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, o, os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	benchkit.ParseArgs(fs, os.Args[1:], func() error { return o.validate() }) // not o.validate: that would copy o before parsing
+	benchkit.Main(func(ctx context.Context) int { return run(ctx, o, os.Stdout, os.Stderr) })
 }
 
 func (o options) validate() error {
@@ -161,17 +150,13 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "dnsbench:", err)
 		return 1
 	}
-	work, err := os.MkdirTemp("", "dnsbench-")
+	work, removeWork, err := benchkit.WorkDir("dnsbench", "dnsbench-", o.keep, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "dnsbench:", err)
 		return 1
 	}
-	if o.keep {
-		fmt.Fprintln(stderr, "dnsbench: work directory kept:", work)
-	} else {
-		defer os.RemoveAll(work)
-	}
-	res := &result{opts: o, cpus: runtime.NumCPU(), loadavg: loadavg(), otherCPU: -1,
+	defer removeWork()
+	res := &result{opts: o, cpus: runtime.NumCPU(), loadavg: benchkit.Loadavg(), otherCPU: -1,
 		dnsperfVer: dnsperfVersion(ctx, t.dnsperf)}
 	var running []*server
 	defer func() { // whatever happened, no server outlives the benchmark
@@ -265,8 +250,7 @@ func bench(ctx context.Context, o options, t tools, root, work string, res *resu
 
 	// The load: rounds interleaved, each server in turn, the order turning.
 	active := slices.DeleteFunc(slices.Clone(res.servers), func(s *server) bool { return !s.ok() })
-	var others, total time.Duration // CPU used by other work, CPU available, during the runs
-	measured := true
+	var noise benchkit.Noise // CPU used by other work, CPU available, during the runs
 	for r := range o.rounds {
 		for i := range active {
 			s := active[(i+r)%len(active)]
@@ -283,18 +267,17 @@ func bench(ctx context.Context, o options, t tools, root, work string, res *resu
 			}
 			progress("round %d/%d: dnsperf against %s (%v)", r+1, o.rounds, s.name, o.perf.Duration)
 			host, port, _ := net.SplitHostPort(s.addr)
-			cpu0, cpuErr := cpuTime(s.proc.pid())
+			cpu0, cpuErr := benchkit.ProcCPU(s.proc.pid())
 			busy0, total0, machErr := machineCPU()
 			pr, err := runDnsperf(ctx, clientPrefix, t.dnsperf, o.perf, host, port, queryFile)
 			busy1, total1, machErr1 := machineCPU()
-			if cpu1, cerr := cpuTime(s.proc.pid()); cerr == nil && cpuErr == nil {
+			if cpu1, cerr := benchkit.ProcCPU(s.proc.pid()); cerr == nil && cpuErr == nil {
 				pr.ServerCPU = cpu1 - cpu0
 			}
 			if err == nil && machErr == nil && machErr1 == nil && pr.ServerCPU > 0 {
-				others += max(busy1-busy0-pr.ServerCPU-pr.ClientCPU, 0)
-				total += total1 - total0
+				noise.Add(busy1-busy0, total1-total0, pr.ServerCPU+pr.ClientCPU)
 			} else {
-				measured = false
+				noise.Unknown()
 			}
 			if err != nil {
 				if s.name != "lab" || ctx.Err() != nil {
@@ -307,16 +290,14 @@ func bench(ctx context.Context, o options, t tools, root, work string, res *resu
 		}
 	}
 
-	if measured && total > 0 {
-		res.otherCPU = float64(others) / float64(total)
-	}
+	res.otherCPU = noise.Share()
 
 	// After the load: peak memory, the lab's event counters, a clean stop.
 	for _, s := range active {
 		if s.proc.exited() {
 			continue
 		}
-		if rss, err := peakRSS(s.proc.pid()); err == nil {
+		if rss, err := benchkit.PeakRSS(s.proc.pid()); err == nil {
 			s.rss = rss
 		}
 	}
@@ -370,13 +351,13 @@ func pinning(want bool) (client, server []string, how string) {
 	if err != nil {
 		return nil, nil, "off: taskset not found (Debian package util-linux)"
 	}
-	cpus, err := allowedCPUs()
-	if err != nil || len(cpus) < 2 {
-		return nil, nil, fmt.Sprintf("off: needs two CPUs, this process may use %d", len(cpus))
+	cpus, _ := benchkit.AllowedCPUs() // none on an error: pinning is off
+	p, err := benchkit.PinTwo(taskset, cpus)
+	if err != nil {
+		return nil, nil, "off: " + err.Error()
 	}
-	c, s := strconv.Itoa(cpus[0]), strconv.Itoa(cpus[1])
-	return []string{taskset, "-c", c}, []string{taskset, "-c", s},
-		fmt.Sprintf("under load each server runs on CPU %s and dnsperf on CPU %s (taskset); start-ups unpinned", s, c)
+	return p.Client, p.Server, fmt.Sprintf("under load each server runs on CPU %d and dnsperf on CPU %d (taskset); start-ups unpinned",
+		p.ServerCPU, p.ClientCPU)
 }
 
 // startServer starts s (the lab on ports it picks, the others on a free
@@ -514,17 +495,4 @@ func isProtolabMod(gomod []byte) bool {
 		}
 	}
 	return false
-}
-
-// loadavg is the first three fields of /proc/loadavg, "" if unreadable.
-func loadavg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return ""
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return ""
-	}
-	return strings.Join(f[:3], " ")
 }

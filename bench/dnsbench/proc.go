@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -14,7 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
-	"unsafe"
+
+	"protolab/bench/internal/benchkit"
 )
 
 // proc is a server process the benchmark started. Its output goes to a log
@@ -109,132 +108,14 @@ func (p *proc) tail(n int) string {
 	return "\n    | " + strings.Join(lines, "\n    | ")
 }
 
-// peakRSS returns the process's peak resident set size (VmHWM) in bytes.
-func peakRSS(pid int) (int64, error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, fmt.Errorf("peak rss: %w", err)
-	}
-	defer f.Close()
-	return parseVmHWM(f)
-}
-
-// parseVmHWM finds the "VmHWM:  1234 kB" line of a /proc/PID/status file.
-func parseVmHWM(r io.Reader) (int64, error) {
-	sc := bufio.NewScanner(r)
-	for sc.Scan() {
-		rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:")
-		if !ok {
-			continue
-		}
-		f := strings.Fields(rest)
-		if len(f) != 2 || f[1] != "kB" {
-			return 0, fmt.Errorf("peak rss: unexpected VmHWM line %q", sc.Text())
-		}
-		kb, err := strconv.ParseInt(f[0], 10, 64)
-		if err != nil || kb < 0 || kb > 1<<40 {
-			return 0, fmt.Errorf("peak rss: bad VmHWM value %q", f[0])
-		}
-		return kb * 1024, nil
-	}
-	if err := sc.Err(); err != nil {
-		return 0, fmt.Errorf("peak rss: %w", err)
-	}
-	return 0, errors.New("peak rss: no VmHWM line")
-}
-
-// clockTick is the unit of the CPU times in /proc/PID/stat (USER_HZ, 100
-// on every Linux the benchmark runs on).
-const clockTick = 10 * time.Millisecond
-
-// maxTicks bounds one tick count read from /proc (over 20 years of CPU time)
-// so that sums of a few of them stay within a time.Duration.
-const maxTicks = 1 << 36
-
-// cpuTime returns the CPU time (user and system, all threads) the process
-// has used so far.
-func cpuTime(pid int) (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, fmt.Errorf("cpu time: %w", err)
-	}
-	return parseStatCPU(b)
-}
-
-// parseStatCPU reads utime and stime (fields 14 and 15) from a
-// /proc/PID/stat line. The command name (field 2) is in parentheses and may
-// hold spaces or parentheses itself, so fields are counted from the last ')'.
-func parseStatCPU(stat []byte) (time.Duration, error) {
-	i := bytes.LastIndexByte(stat, ')')
-	if i < 0 {
-		return 0, errors.New("cpu time: no command name in stat line")
-	}
-	f := strings.Fields(string(stat[i+1:]))
-	if len(f) < 13 {
-		return 0, fmt.Errorf("cpu time: stat line has %d fields after the name, want at least 13", len(f))
-	}
-	var ticks int64
-	for _, s := range f[11:13] {
-		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || n < 0 || n > maxTicks {
-			return 0, fmt.Errorf("cpu time: bad tick count %q", s)
-		}
-		ticks += n
-	}
-	return time.Duration(ticks) * clockTick, nil
-}
-
 // machineCPU returns the CPU time all processes have used (busy) and the
-// time all CPUs have existed (total) since boot, from /proc/stat.
-func machineCPU() (busy, total time.Duration, err error) {
-	b, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return 0, 0, fmt.Errorf("machine cpu: %w", err)
-	}
-	return parseProcStat(b)
-}
-
-// parseProcStat reads the first "cpu" line of /proc/stat: user nice system
-// idle iowait irq softirq steal (guest time is already in user). Busy
+// time all CPUs have existed (total) since boot, from /proc/stat. Busy
 // leaves out irq and softirq time, which is mostly the kernel moving the
 // benchmark's own loopback packets and is charged to no process; steal (the
 // hypervisor running something else) counts as busy.
-func parseProcStat(stat []byte) (busy, total time.Duration, err error) {
-	line, _, _ := bytes.Cut(stat, []byte("\n"))
-	f := strings.Fields(string(line))
-	if len(f) < 9 || f[0] != "cpu" {
-		return 0, 0, errors.New("machine cpu: no cpu line in /proc/stat")
-	}
-	var v [8]int64
-	for i := range v {
-		n, err := strconv.ParseInt(f[i+1], 10, 64)
-		if err != nil || n < 0 || n > maxTicks {
-			return 0, 0, fmt.Errorf("machine cpu: bad tick count %q", f[i+1])
-		}
-		v[i] = n
-	}
-	b := v[0] + v[1] + v[2] + v[7]
-	return time.Duration(b) * clockTick, time.Duration(b+v[3]+v[4]+v[5]+v[6]) * clockTick, nil
-}
-
-// allowedCPUs lists the CPUs this process may run on (its affinity mask,
-// which a container or taskset may have narrowed).
-func allowedCPUs() ([]int, error) {
-	var mask [16]uint64 // room for 1024 CPUs
-	_, _, errno := syscall.RawSyscall(syscall.SYS_SCHED_GETAFFINITY, 0, unsafe.Sizeof(mask),
-		uintptr(unsafe.Pointer(&mask)))
-	if errno != 0 {
-		return nil, fmt.Errorf("cpu affinity: %w", errno)
-	}
-	var cpus []int
-	for i, word := range mask {
-		for b := range 64 {
-			if word&(1<<b) != 0 {
-				cpus = append(cpus, i*64+b)
-			}
-		}
-	}
-	return cpus, nil
+func machineCPU() (busy, total time.Duration, err error) {
+	t, err := benchkit.MachineCPU()
+	return t.Busy(), t.Total(), err
 }
 
 // freePort returns a port on 127.0.0.1 that is free for both UDP and TCP

@@ -13,6 +13,7 @@ import (
 	"github.com/miekg/dns"
 
 	"protolab/bench/dnsbench/benchzone"
+	"protolab/bench/internal/benchkit"
 )
 
 // Targets the lab is held to; the report marks each PASS or MISS.
@@ -22,21 +23,6 @@ const (
 	targetStartup        = 100 * time.Millisecond // median
 	targetRSS            = 40 << 20               // bytes
 )
-
-// maxOtherCPU is the share of the machine's CPU that other processes may
-// use during the load before the report warns that the rates are noisy.
-const maxOtherCPU = 0.05
-
-// verdict is PASS, MISS, or NA when there is no figure.
-func verdict(have, pass bool) string {
-	switch {
-	case !have:
-		return "NA"
-	case pass:
-		return "PASS"
-	}
-	return "MISS"
-}
 
 // figures are the numbers the report prints, computed once so the table
 // and the BENCH lines agree.
@@ -112,7 +98,7 @@ func printReport(w io.Writer, res *result) {
 	if res.otherCPU >= 0 {
 		fmt.Fprintf(w, "  noise:    other processes used %.0f%% of the machine's CPU during the load\n", 100*res.otherCPU)
 	}
-	if res.otherCPU > maxOtherCPU {
+	if res.otherCPU > benchkit.NoisyAbove {
 		fmt.Fprintln(w, "  warning:  the machine was busy: the rates are noisy; CPU per query is steadier,\n"+
 			"            but run again on an idle machine before trusting the ratios")
 	}
@@ -138,7 +124,7 @@ func printReport(w io.Writer, res *result) {
 				cpu = fmtUS(c) + " µs"
 			}
 			fmt.Fprintf(tw, "  %s\t%.0f\t%s\t%s\t%s\t%d\t%d\t%s\n", s.name, best.QPS, strings.Join(all, " "),
-				cpu, fmtShare(best.share(best.ServerCPU))+"/"+fmtShare(best.share(best.ClientCPU)),
+				cpu, benchkit.ShareOrDash(best.share(best.ServerCPU))+"/"+benchkit.ShareOrDash(best.share(best.ClientCPU)),
 				sent, f.lost[s.name], rcodes(s.runs))
 		}
 		if s.note != "" {
@@ -160,16 +146,13 @@ func printReport(w io.Writer, res *result) {
 	}
 	fmt.Fprintln(w)
 	tw = tabwriter.NewWriter(w, 0, 0, 3, ' ', 0)
-	noisy := ""
-	if res.otherCPU > maxOtherCPU {
-		noisy = " (noisy)"
-	}
-	fmt.Fprintf(tw, "  lab/bare\t%s\ttarget >= %.2f\t%s%s\n", fmtRatio(f.ratioBare), targetLabOverBare,
-		verdict(f.ratioBare > 0, f.ratioBare >= targetLabOverBare), noisy)
-	fmt.Fprintf(tw, "  lab/dnsmasq\t%s\ttarget >= %.2f\t%s%s\n", fmtRatio(f.ratioDm), targetLabOverDnsmasq,
-		verdict(f.ratioDm > 0, f.ratioDm >= targetLabOverDnsmasq), noisy)
-	fmt.Fprintf(tw, "  bare/dnsmasq\t%s\t(for reference)\t\n", fmtRatio(f.ratioRef))
-	fmt.Fprintf(tw, "  lab/bare by CPU per query\t%s\t(steadier on a busy machine)\t\n", fmtRatio(f.cpuRatio))
+	noisy := benchkit.NoisySuffix(res.otherCPU)
+	fmt.Fprintf(tw, "  lab/bare\t%s\ttarget >= %.2f\t%s%s\n", benchkit.RatioOrDash(f.ratioBare), targetLabOverBare,
+		benchkit.Verdict(f.ratioBare > 0, f.ratioBare >= targetLabOverBare), noisy)
+	fmt.Fprintf(tw, "  lab/dnsmasq\t%s\ttarget >= %.2f\t%s%s\n", benchkit.RatioOrDash(f.ratioDm), targetLabOverDnsmasq,
+		benchkit.Verdict(f.ratioDm > 0, f.ratioDm >= targetLabOverDnsmasq), noisy)
+	fmt.Fprintf(tw, "  bare/dnsmasq\t%s\t(for reference)\t\n", benchkit.RatioOrDash(f.ratioRef))
+	fmt.Fprintf(tw, "  lab/bare by CPU per query\t%s\t(steadier on a busy machine)\t\n", benchkit.RatioOrDash(f.cpuRatio))
 	tw.Flush()
 	fmt.Fprintln(w)
 
@@ -181,16 +164,16 @@ func printReport(w io.Writer, res *result) {
 		med, ok := f.startMed[s.name]
 		target := ""
 		if s.name == "lab" {
-			target = fmt.Sprintf("target median <= %v  %s", targetStartup, verdict(ok, med <= targetStartup))
+			target = fmt.Sprintf("target median <= %v  %s", targetStartup, benchkit.Verdict(ok, med <= targetStartup))
 		}
 		if !ok {
 			fmt.Fprintf(tw, "  %s\t-\t-\t-\t%s\n", s.name, target)
 		} else {
 			var all []string
 			for _, d := range s.startups {
-				all = append(all, fmtMS(d))
+				all = append(all, benchkit.MS(d))
 			}
-			fmt.Fprintf(tw, "  %s\t%s ms\t%s ms\t%s\t%s\n", s.name, fmtMS(med), fmtMS(f.startMax[s.name]),
+			fmt.Fprintf(tw, "  %s\t%s ms\t%s ms\t%s\t%s\n", s.name, benchkit.MS(med), benchkit.MS(f.startMax[s.name]),
 				strings.Join(all, " "), target)
 		}
 		switch {
@@ -212,11 +195,11 @@ func printReport(w io.Writer, res *result) {
 		rss, ok := f.rss[s.name]
 		target := ""
 		if s.name == "lab" {
-			target = fmt.Sprintf("target <= %d MiB  %s", targetRSS>>20, verdict(ok, rss <= targetRSS))
+			target = fmt.Sprintf("target <= %d MiB  %s", targetRSS>>20, benchkit.Verdict(ok, rss <= targetRSS))
 		}
 		v := "-"
 		if ok {
-			v = fmtMiB(rss) + " MiB"
+			v = benchkit.MiB(rss) + " MiB"
 		}
 		fmt.Fprintf(tw, "  %s\t%s\t%s\n", s.name, v, target)
 	}
@@ -254,18 +237,18 @@ func benchLines(res *result, f figures) []string {
 		c, okC := f.cpu[n]
 		add("cpu_us_per_query."+n, cond(okC, fmtUS(c)))
 	}
-	add("ratio.lab_bare", cond(f.ratioBare > 0, fmtRatio(f.ratioBare)))
-	add("ratio.lab_dnsmasq", cond(f.ratioDm > 0, fmtRatio(f.ratioDm)))
-	add("ratio.bare_dnsmasq", cond(f.ratioRef > 0, fmtRatio(f.ratioRef)))
-	add("cpu_ratio.lab_bare", cond(f.cpuRatio > 0, fmtRatio(f.cpuRatio)))
+	add("ratio.lab_bare", cond(f.ratioBare > 0, benchkit.RatioOrDash(f.ratioBare)))
+	add("ratio.lab_dnsmasq", cond(f.ratioDm > 0, benchkit.RatioOrDash(f.ratioDm)))
+	add("ratio.bare_dnsmasq", cond(f.ratioRef > 0, benchkit.RatioOrDash(f.ratioRef)))
+	add("cpu_ratio.lab_bare", cond(f.cpuRatio > 0, benchkit.RatioOrDash(f.cpuRatio)))
 	for _, s := range res.servers {
 		med, ok := f.startMed[s.name]
-		add("startup_median_ms."+s.name, cond(ok, fmtMS(med)))
-		add("startup_max_ms."+s.name, cond(ok, fmtMS(f.startMax[s.name])))
+		add("startup_median_ms."+s.name, cond(ok, benchkit.MS(med)))
+		add("startup_max_ms."+s.name, cond(ok, benchkit.MS(f.startMax[s.name])))
 	}
 	for _, s := range res.servers {
 		rss, ok := f.rss[s.name]
-		add("peak_rss_mib."+s.name, cond(ok, fmtMiB(rss)))
+		add("peak_rss_mib."+s.name, cond(ok, benchkit.MiB(rss)))
 	}
 	add("other_cpu_pct", cond(res.otherCPU >= 0, func() string { return strconv.FormatFloat(100*res.otherCPU, 'f', 0, 64) }))
 	ev := res.events
@@ -273,10 +256,10 @@ func benchLines(res *result, f figures) []string {
 	add("events_dropped.lab", cond(ev != nil, func() string { return strconv.FormatUint(ev.dropped, 10) }))
 	med, okS := f.startMed["lab"]
 	rss, okR := f.rss["lab"]
-	add("target.lab_bare", verdict(f.ratioBare > 0, f.ratioBare >= targetLabOverBare))
-	add("target.lab_dnsmasq", verdict(f.ratioDm > 0, f.ratioDm >= targetLabOverDnsmasq))
-	add("target.startup_lab", verdict(okS, med <= targetStartup))
-	add("target.peak_rss_lab", verdict(okR, rss <= targetRSS))
+	add("target.lab_bare", benchkit.Verdict(f.ratioBare > 0, f.ratioBare >= targetLabOverBare))
+	add("target.lab_dnsmasq", benchkit.Verdict(f.ratioDm > 0, f.ratioDm >= targetLabOverDnsmasq))
+	add("target.startup_lab", benchkit.Verdict(okS, med <= targetStartup))
+	add("target.peak_rss_lab", benchkit.Verdict(okR, rss <= targetRSS))
 	return out
 }
 
@@ -295,17 +278,6 @@ func cond(ok bool, v any) string {
 	return fmt.Sprint(v)
 }
 
-func fmtRatio(r float64) string {
-	if r <= 0 {
-		return "-"
-	}
-	return strconv.FormatFloat(r, 'f', 2, 64)
-}
-
-func fmtMS(d time.Duration) string {
-	return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 1, 64)
-}
-
 func rounds(n int) string {
 	if n == 1 {
 		return "1 round"
@@ -313,19 +285,9 @@ func rounds(n int) string {
 	return strconv.Itoa(n) + " rounds interleaved"
 }
 
-// fmtShare prints a fraction of one CPU as a percentage.
-func fmtShare(x float64) string {
-	if x <= 0 {
-		return "-"
-	}
-	return strconv.FormatFloat(100*x, 'f', 0, 64) + "%"
-}
-
 func fmtUS(d time.Duration) string {
 	return strconv.FormatFloat(float64(d)/float64(time.Microsecond), 'f', 2, 64)
 }
-
-func fmtMiB(b int64) string { return strconv.FormatFloat(float64(b)/(1<<20), 'f', 1, 64) }
 
 func orNA(s string) string {
 	if s == "" {

@@ -2,21 +2,14 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"crypto/tls"
-	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log"
 	"net"
 	"os"
-	"os/signal"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -25,98 +18,54 @@ import (
 	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
 	"github.com/emersion/go-smtp"
 
-	"protolab/internal/api"
+	"protolab/bench/internal/fakelab"
 	"protolab/internal/service"
 )
 
-// TestMain lets the test binary stand in for the lab command: with
-// MAILBENCH_FAKE_LAB=1 it runs fakeLab instead of the tests. The fake
-// speaks the lab's command line (start mail ... / status --json --state
-// DIR) and serves SMTP and IMAP over one in-memory mailbox, so the
-// harness's lab path is tested apart from the real lab.
-// MAILBENCH_FAKE_DROP=N makes it lose every Nth message it accepts.
-func TestMain(m *testing.M) {
-	if os.Getenv("MAILBENCH_FAKE_LAB") == "1" {
-		if err := fakeLab(os.Args[1:]); err != nil {
-			fmt.Fprintln(os.Stderr, "fake lab:", err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
-}
+// fakeEnv, set to 1, makes the test binary a fake lab.
+const fakeEnv = "MAILBENCH_FAKE_LAB"
 
-func fakeLab(args []string) error {
-	if len(args) < 1 {
-		return errors.New("no command")
+// TestMain lets the test binary stand in for the lab command (see
+// fakelab): the fake serves SMTP and IMAP over one in-memory mailbox, so
+// the harness's lab path is tested apart from the real lab.
+// MAILBENCH_FAKE_DROP=N makes it lose every Nth message it accepts.
+func TestMain(m *testing.M) { fakelab.Main(m, fakeEnv, "smtp=2525", serveFakeLab) }
+
+func serveFakeLab(a fakelab.Args) ([]service.Endpoint, func() error, error) {
+	if a.Lab != "mail" {
+		return nil, nil, fmt.Errorf("no lab named %q", a.Lab)
 	}
-	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
-	state := fs.String("state", "", "")
-	fs.String("ports", "high", "")
-	fs.String("web", "127.0.0.1:8080", "")
-	port := fs.String("port", "smtp=2525", "")
-	fs.Bool("json", false, "")
-	rest := args[1:]
-	if args[0] == "start" {
-		if len(args) < 2 || args[1] != "mail" {
-			return fmt.Errorf("no lab named %q", strings.Join(args[1:2], ""))
-		}
-		rest = args[2:]
-	}
-	if err := fs.Parse(rest); err != nil {
-		return err
-	}
-	file := filepath.Join(*state, "fake.json")
-	switch args[0] {
-	case "status":
-		b, err := os.ReadFile(file)
-		if err != nil {
-			return fmt.Errorf("no lab running: %w", err)
-		}
-		_, err = os.Stdout.Write(b)
-		return err
-	case "start":
-	default:
-		return fmt.Errorf("unknown command %q", args[0])
-	}
-	p, ok := strings.CutPrefix(*port, "smtp=")
-	if !ok {
-		return fmt.Errorf("--port %q: no such listener", *port)
+	p, err := fakelab.PortOf(a.Port, "smtp")
+	if err != nil {
+		return nil, nil, err
 	}
 	var drop int
 	fmt.Sscan(os.Getenv("MAILBENCH_FAKE_DROP"), &drop)
 
 	store, bob, err := newStore(1) // one message before the load, as a lab's welcome message
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	imapLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	imapSrv := serveIMAP(imapLn, store, nil)
 	smtpLn, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", p))
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	smtpSrv := smtp.NewServer(&fakeBackend{user: bob, drop: int64(drop)})
 	smtpSrv.Domain = "lab.test"
 	go func() { _ = smtpSrv.Serve(smtpLn) }()
 
-	st := api.Status{Lab: "mail", Running: true, PID: os.Getpid(), Events: 42, Dropped: 7,
-		Endpoints: []service.Endpoint{
+	return []service.Endpoint{
 			{Service: "smtp", Listener: "smtp", Network: "tcp", Addr: smtpLn.Addr().String()},
 			{Service: "imap", Listener: "imap", Network: "tcp", Addr: imapLn.Addr().String()},
-		}}
-	b, _ := json.Marshal(st)
-	if err := os.WriteFile(file, b, 0o644); err != nil {
-		return err
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
-	defer stop()
-	<-ctx.Done()
-	smtpSrv.Close()
-	return imapSrv.Close()
+		}, func() error {
+			smtpSrv.Close()
+			return imapSrv.Close()
+		}, nil
 }
 
 // newStore is an in-memory mail store with bob's INBOX holding n messages.
@@ -190,17 +139,4 @@ func (s *fakeSession) Data(r io.Reader) error {
 		return nil // lost: accepted, never stored
 	}
 	return deliver(s.b.user, msg)
-}
-
-// fakeLabEnv makes the test binary a fake lab in the processes it starts.
-// Under -race, a process sleeps 1 s at exit unless told not to.
-func fakeLabEnv(t *testing.T) string {
-	t.Helper()
-	t.Setenv("MAILBENCH_FAKE_LAB", "1")
-	t.Setenv("GORACE", "atexit_sleep_ms=0")
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return self
 }

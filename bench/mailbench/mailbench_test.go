@@ -14,6 +14,7 @@ import (
 
 	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
 
+	"protolab/bench/internal/fakelab"
 	"protolab/internal/api"
 	"protolab/internal/labtls"
 	"protolab/internal/service"
@@ -106,145 +107,6 @@ func FuzzParseSinkCounters(f *testing.F) {
 			t.Fatalf("negative counters %+v", c)
 		}
 	})
-}
-
-func TestParseVmHWM(t *testing.T) {
-	tests := []struct {
-		name    string
-		status  string
-		want    int64
-		wantErr string
-	}{
-		{"status file", "Name:\tlab\nVmPeak:\t 1288816 kB\nVmHWM:\t   12940 kB\nVmRSS:\t 12000 kB\n", 12940 << 10, ""},
-		{"kernel thread", "Name:\tkthreadd\nState:\tS (sleeping)\n", 0, "no VmHWM"},
-		{"other unit", "VmHWM:\t12 MB\n", 0, "odd line"},
-		{"not a number", "VmHWM:\tx kB\n", 0, "odd value"},
-		{"negative", "VmHWM:\t-4 kB\n", 0, "odd value"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := parseVmHWM([]byte(tt.status))
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("error = %v, want one containing %q", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil || got != tt.want {
-				t.Fatalf("got %d, %v; want %d", got, err, tt.want)
-			}
-		})
-	}
-}
-
-func FuzzParseVmHWM(f *testing.F) {
-	f.Add([]byte("VmHWM:\t   12940 kB\n"))
-	f.Add([]byte("Name:\tx\nVmHWM: 1 kB 2\n"))
-	f.Fuzz(func(t *testing.T, status []byte) {
-		n, err := parseVmHWM(status)
-		if err == nil && (n < 0 || n%1024 != 0) {
-			t.Fatalf("peak rss %d bytes", n)
-		}
-	})
-}
-
-const statLine = "4242 (lab (a) b) S 1 4242 4242 0 -1 4194560 1600 0 0 0 250 31 0 0 20 0 9 0 1234 1300000000 3000 18446744073709551615\n"
-
-func TestParseProcStat(t *testing.T) {
-	tests := []struct {
-		name    string
-		stat    string
-		want    time.Duration
-		wantErr string
-	}{
-		{"name with spaces and parentheses", statLine, 281 * tick, ""},
-		{"no name", "4242 lab S 1\n", 0, "no command name"},
-		{"too short", "4242 (lab) S 1 2 3\n", 0, "fields"},
-		{"negative ticks", "1 (x) S 1 1 1 0 -1 0 0 0 0 0 -5 1 0 0\n", 0, "bad tick"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := parseProcStat([]byte(tt.stat))
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("error = %v, want one containing %q", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil || got != tt.want {
-				t.Fatalf("got %v, %v; want %v", got, err, tt.want)
-			}
-		})
-	}
-}
-
-func FuzzParseProcStat(f *testing.F) {
-	f.Add([]byte(statLine))
-	f.Add([]byte("1 ()) S 1 1 1 0 -1 0 0 0 0 0 68719476736 1 0 0"))
-	f.Fuzz(func(t *testing.T, stat []byte) {
-		d, err := parseProcStat(stat)
-		if err == nil && (d < 0 || d > 2*maxTick*tick) {
-			t.Fatalf("cpu time %v", d)
-		}
-	})
-}
-
-func TestParseMachineStat(t *testing.T) {
-	tests := []struct {
-		name        string
-		stat        string
-		busy, total time.Duration
-		wantErr     string
-	}{
-		{"two cpus", "cpu  100 5 40 800 10 3 7 2 0 0\ncpu0 50 2 20 400 5 1 3 1 0 0\n", 147 * tick, 967 * tick, ""},
-		{"old kernel, no guest columns", "cpu 1 1 1 1 1 1 1 1\n", 4 * tick, 8 * tick, ""},
-		{"no cpu line", "intr 1 2 3\n", 0, 0, "cpu line"},
-		{"short", "cpu 1 2 3\n", 0, 0, "cpu line"},
-		{"bad count", "cpu 1 2 x 4 5 6 7 8\n", 0, 0, "bad tick"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			busy, total, err := parseMachineStat([]byte(tt.stat))
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("error = %v, want one containing %q", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil || busy != tt.busy || total != tt.total {
-				t.Fatalf("got %v/%v, %v; want %v/%v", busy, total, err, tt.busy, tt.total)
-			}
-		})
-	}
-}
-
-func FuzzParseMachineStat(f *testing.F) {
-	f.Add([]byte("cpu  100 5 40 800 10 3 7 2 0 0\ncpu0 1\n"))
-	f.Add([]byte("cpu 68719476736 0 0 0 0 0 0 68719476736"))
-	f.Fuzz(func(t *testing.T, stat []byte) {
-		busy, total, err := parseMachineStat(stat)
-		if err == nil && (busy < 0 || busy > total) {
-			t.Fatalf("busy %v of total %v", busy, total)
-		}
-	})
-}
-
-func TestProcOfThisProcess(t *testing.T) {
-	rss, err := peakRSS(os.Getpid())
-	if err != nil || rss < 1<<20 {
-		t.Fatalf("peak rss %d, %v; want at least 1 MiB", rss, err)
-	}
-	if _, err := procCPU(os.Getpid()); err != nil {
-		t.Fatal(err)
-	}
-	busy, total, err := machineCPU()
-	if err != nil || total <= 0 || busy > total {
-		t.Fatalf("machine cpu %v of %v, %v", busy, total, err)
-	}
-	cpus, err := allowedCPUs()
-	if err != nil || len(cpus) == 0 {
-		t.Fatalf("allowed cpus %v, %v", cpus, err)
-	}
 }
 
 func TestFreePorts(t *testing.T) {
@@ -604,7 +466,7 @@ func smallRun(lab string) options {
 // for the lab: every figure is measured and the delivery check passes.
 func TestRunWithFakeLab(t *testing.T) {
 	postfix(t)
-	self := fakeLabEnv(t)
+	self := fakelab.Env(t, fakeEnv)
 	var stdout, stderr bytes.Buffer
 	if code := runBench(context.Background(), smallRun(self), &stdout, &stderr); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
@@ -633,7 +495,7 @@ func TestRunWithFakeLab(t *testing.T) {
 // caught.
 func TestRunLabLoses(t *testing.T) {
 	postfix(t)
-	self := fakeLabEnv(t)
+	self := fakelab.Env(t, fakeEnv)
 	t.Setenv("MAILBENCH_FAKE_DROP", "10")
 	var stdout, stderr bytes.Buffer
 	if code := runBench(context.Background(), smallRun(self), &stdout, &stderr); code != 0 {

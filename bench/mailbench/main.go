@@ -24,16 +24,15 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"os/signal"
 	"os/user"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
+	"protolab/bench/internal/benchkit"
 	"protolab/internal/api"
 )
 
@@ -61,17 +60,8 @@ func main() {
 	fs.IntVar(&o.fetch, "fetch", 1000, "messages fetched (BODY[]) by the timed IMAP FETCH")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory (logs, the lab's state)")
 	fs.StringVar(&o.lab, "lab", "", "lab binary to measure (default: build ./cmd/lab)")
-	if err := fs.Parse(os.Args[1:]); err != nil {
-		os.Exit(2)
-	}
-	if err := o.validate(); err != nil {
-		fmt.Fprintln(os.Stderr, "mailbench:", err)
-		os.Exit(2)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := runBench(ctx, o, os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	benchkit.ParseArgs(fs, os.Args[1:], func() error { return o.validate() }) // not o.validate: that would copy o before parsing
+	benchkit.Main(func(ctx context.Context) int { return runBench(ctx, o, os.Stdout, os.Stderr) })
 }
 
 func (o options) validate() error {
@@ -104,7 +94,7 @@ func findTools() (tools, error) {
 		if p, err := exec.LookPath(name); err == nil {
 			return p
 		}
-		if p := filepath.Join(sbin, name); isExec(p) {
+		if p := filepath.Join(sbin, name); benchkit.IsExec(p) {
 			return p
 		}
 		return ""
@@ -121,11 +111,6 @@ func findTools() (tools, error) {
 		}
 	}
 	return t, nil
-}
-
-func isExec(path string) bool {
-	fi, err := os.Stat(path)
-	return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
 }
 
 // server is one mail server under load and what was measured of it.
@@ -171,16 +156,12 @@ func runBench(ctx context.Context, o options, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(err)
 	}
-	work, err := os.MkdirTemp("", "mailbench-")
+	work, removeWork, err := benchkit.WorkDir("mailbench", "mailbench-", o.keep, stderr)
 	if err != nil {
 		return fail(err)
 	}
-	if o.keep {
-		fmt.Fprintln(stderr, "mailbench: work directory kept:", work)
-	} else {
-		defer os.RemoveAll(work)
-	}
-	res := &result{opts: o, version: t.version, cpus: runtime.NumCPU(), loadavg: loadavg(), otherCPU: -1,
+	defer removeWork()
+	res := &result{opts: o, version: t.version, cpus: runtime.NumCPU(), loadavg: benchkit.Loadavg(), otherCPU: -1,
 		sink: server{name: "sink"}, lab: server{name: "lab"}, mail: labFigures{before: -1, after: -1}}
 	if err := bench(ctx, o, t, work, res, stderr); err != nil {
 		return fail(err)
@@ -201,7 +182,7 @@ func bench(ctx context.Context, o options, t tools, work string, res *result, lo
 		progress("building the lab")
 		labBin = filepath.Join(work, "lab")
 		labErr = buildLab(ctx, labBin)
-	} else if labBin, labErr = filepath.Abs(o.lab); labErr == nil && !isExec(labBin) {
+	} else if labBin, labErr = filepath.Abs(o.lab); labErr == nil && !benchkit.IsExec(labBin) {
 		labErr = fmt.Errorf("-lab %s: not an executable file", o.lab)
 	}
 	if ctx.Err() != nil {
@@ -211,17 +192,15 @@ func bench(ctx context.Context, o options, t tools, work string, res *result, lo
 	res.pinning = how
 
 	// Other processes' share of the machine's CPU, over both loads.
-	var others, total time.Duration
-	noiseKnown := true
+	var noise benchkit.Noise
 	measure := func(addr string, pid int) (load, error) {
 		busy0, all0, err0 := machineCPU()
 		l, err := sendLoad(ctx, clientPrefix, t.source, o.load, addr, pid)
 		busy1, all1, err1 := machineCPU()
 		if err0 == nil && err1 == nil && l.ServerCPU > 0 {
-			others += max(busy1-busy0-l.ServerCPU-l.ClientCPU, 0)
-			total += all1 - all0
+			noise.Add(busy1-busy0, all1-all0, l.ServerCPU+l.ClientCPU)
 		} else {
-			noiseKnown = false
+			noise.Unknown()
 		}
 		return l, err
 	}
@@ -239,9 +218,7 @@ func bench(ctx context.Context, o options, t tools, work string, res *result, lo
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	if noiseKnown && total > 0 {
-		res.otherCPU = float64(others) / float64(total)
-	}
+	res.otherCPU = noise.Share()
 	return nil
 }
 
@@ -275,7 +252,7 @@ func benchSink(ctx context.Context, t tools, work string, prefix []string,
 		return fmt.Errorf("smtp-sink: %w", err)
 	}
 	res.sink.load = &l
-	if rss, err := peakRSS(sink.pid()); err == nil {
+	if rss, err := benchkit.PeakRSS(sink.pid()); err == nil {
 		res.sink.rss = rss
 	}
 	if err := sink.stop(3 * time.Second); err != nil {
@@ -356,7 +333,7 @@ func benchLab(ctx context.Context, o options, bin, work string, prefix []string,
 		lab.note = fmt.Sprintf("failed: the lab exited during the load (%v)%s", p.err, p.tail(3))
 		return
 	}
-	if rss, err := peakRSS(p.pid()); err == nil {
+	if rss, err := benchkit.PeakRSS(p.pid()); err == nil {
 		lab.rss = rss
 	}
 	if st, err := labStatus(ctx, bin, state); err != nil {
@@ -454,23 +431,14 @@ func pinning() (client, server []string, how string) {
 	if err != nil {
 		return nil, nil, "off: taskset not found (Debian package util-linux)"
 	}
-	cpus, err := allowedCPUs()
-	if err != nil || len(cpus) < 2 {
-		return nil, nil, fmt.Sprintf("off: needs two CPUs, this process may use %d", len(cpus))
+	cpus, _ := benchkit.AllowedCPUs() // none on an error: pinning is off
+	p, err := benchkit.PinTwo(taskset, cpus)
+	if err != nil {
+		return nil, nil, "off: " + err.Error()
 	}
-	c, s := strconv.Itoa(cpus[0]), strconv.Itoa(cpus[1])
-	how = fmt.Sprintf("servers on CPU %s; smtp-source and the IMAP client on CPU %s (taskset)", s, c)
-	if err := pinSelf(cpus[0]); err != nil {
+	how = fmt.Sprintf("servers on CPU %d; smtp-source and the IMAP client on CPU %d (taskset)", p.ServerCPU, p.ClientCPU)
+	if err := pinSelf(p.ClientCPU); err != nil {
 		how += "; the IMAP client unpinned: " + err.Error()
 	}
-	return []string{taskset, "-c", c}, []string{taskset, "-c", s}, how
-}
-
-// loadavg is the first three fields of /proc/loadavg, "" if unreadable.
-func loadavg() string {
-	b, _ := os.ReadFile("/proc/loadavg")
-	if f := strings.Fields(string(b)); len(f) >= 3 {
-		return strings.Join(f[:3], " ")
-	}
-	return ""
+	return p.Client, p.Server, how
 }

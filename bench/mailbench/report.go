@@ -7,13 +7,13 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"protolab/bench/internal/benchkit"
 )
 
-// Targets the lab is held to; the report marks each PASS or MISS.
-const (
-	targetLabOverSink = 0.5 // messages per second, lab over smtp-sink
-	maxOtherCPU       = 0.05
-)
+// targetLabOverSink is the least lab/smtp-sink ratio on messages per
+// second the lab is held to; the report marks it PASS or MISS.
+const targetLabOverSink = 0.5
 
 // figures are the numbers both the table and the BENCH lines print.
 type figures struct {
@@ -57,24 +57,10 @@ func computeFigures(res *result) figures {
 	return f
 }
 
-// verdict is PASS, MISS, or NA when there is no figure.
-func verdict(have, pass bool) string {
-	switch {
-	case !have:
-		return "NA"
-	case pass:
-		return "PASS"
-	}
-	return "MISS"
-}
-
 func printReport(w io.Writer, res *result) {
 	f := computeFigures(res)
 	o := res.opts
-	noisy := ""
-	if res.otherCPU > maxOtherCPU {
-		noisy = " (noisy)"
-	}
+	noisy := benchkit.NoisySuffix(res.otherCPU)
 	fmt.Fprintln(w, "Mail benchmark: the lab's SMTP and IMAP servers, and Postfix's smtp-sink (stores nothing)")
 	fmt.Fprintf(w, "  machine:  %d CPUs, load average %s at start\n", res.cpus, orUnknown(res.loadavg))
 	fmt.Fprintf(w, "  load:     smtp-source (Postfix %s) %s PORT,\n            a connection per message, stopped after %v\n",
@@ -105,7 +91,7 @@ func printReport(w io.Writer, res *result) {
 				cpu = fmtUS(c) + " µs"
 			}
 			fmt.Fprintf(tw, "  %s\t%s\t%d\t%.2f s\t%s\t%s/%s\n", s.name, rate, l.Sent, l.Wall.Seconds(), cpu,
-				fmtShare(l.share(l.ServerCPU)), fmtShare(l.share(l.ClientCPU)))
+				benchkit.ShareOrDash(l.share(l.ServerCPU)), benchkit.ShareOrDash(l.share(l.ClientCPU)))
 			if l.Cut {
 				notes = append(notes, fmt.Sprintf("  %s: stopped after %v, %d of %d messages sent; the rate is over those",
 					s.name, o.load.Limit, l.Sent, o.load.Messages))
@@ -127,9 +113,9 @@ func printReport(w io.Writer, res *result) {
 	}
 	fmt.Fprintln(w)
 	tw = tabwriter.NewWriter(w, 0, 0, 3, ' ', 0)
-	fmt.Fprintf(tw, "  lab/sink\t%s\ttarget >= %.2f   %s%s\n", fmtRatio(f.ratio), targetLabOverSink,
-		verdict(f.ratio > 0, f.ratio >= targetLabOverSink), noisy)
-	fmt.Fprintf(tw, "  lab/sink by CPU per message\t%s\t(for reference: steadier on a busy machine)\n", fmtRatio(f.cpuRatio))
+	fmt.Fprintf(tw, "  lab/sink\t%s\ttarget >= %.2f   %s%s\n", benchkit.RatioOrDash(f.ratio), targetLabOverSink,
+		benchkit.Verdict(f.ratio > 0, f.ratio >= targetLabOverSink), noisy)
+	fmt.Fprintf(tw, "  lab/sink by CPU per message\t%s\t(for reference: steadier on a busy machine)\n", benchkit.RatioOrDash(f.cpuRatio))
 	tw.Flush()
 	fmt.Fprintln(w)
 
@@ -141,7 +127,7 @@ func printReport(w io.Writer, res *result) {
 		if f.extra > 0 {
 			fmt.Fprintf(w, ", extra %d", f.extra)
 		}
-		fmt.Fprintf(w, "   target lost 0   %s\n", verdict(true, f.lostPass))
+		fmt.Fprintf(w, "   target lost 0   %s\n", benchkit.Verdict(true, f.lostPass))
 		if f.extra > 0 && f.lostPass {
 			fmt.Fprintln(w, "  (the extra ones were in flight when smtp-source stopped: stored, their reply unread)")
 		}
@@ -152,7 +138,7 @@ func printReport(w io.Writer, res *result) {
 
 	fmt.Fprintf(w, "IMAP: one FETCH of %d messages' BODY[] (the newest in bob's INBOX)\n", o.fetch)
 	if ft := m.fetch; ft != nil {
-		fmt.Fprintf(w, "  %s ms, %.0f msgs/s, %s KiB of messages", fmtMS(ft.Elapsed), ft.rate(), fmtKiB(ft.Bytes))
+		fmt.Fprintf(w, "  %s ms, %.0f msgs/s, %s KiB of messages", benchkit.MS(ft.Elapsed), ft.rate(), fmtKiB(ft.Bytes))
 		if ft.Appended > 0 {
 			fmt.Fprintf(w, " (%d of them APPENDed first)", ft.Appended)
 		}
@@ -166,7 +152,7 @@ func printReport(w io.Writer, res *result) {
 	for _, s := range []*server{&res.lab, &res.sink} {
 		v := "-"
 		if s.rss > 0 {
-			v = fmtMiB(s.rss) + " MiB"
+			v = benchkit.MiB(s.rss) + " MiB"
 		}
 		fmt.Fprintf(w, "  %-6s %s\n", s.name, v)
 	}
@@ -201,46 +187,27 @@ func benchLines(res *result, f figures) []string {
 		c, ok := f.cpu[s.name]
 		add("cpu_us_per_msg."+s.name, ok, func() string { return fmtUS(c) })
 	}
-	add("ratio.lab_sink", f.ratio > 0, func() string { return fmtRatio(f.ratio) })
-	add("cpu_ratio.lab_sink", f.cpuRatio > 0, func() string { return fmtRatio(f.cpuRatio) })
+	add("ratio.lab_sink", f.ratio > 0, func() string { return benchkit.RatioOrDash(f.ratio) })
+	add("cpu_ratio.lab_sink", f.cpuRatio > 0, func() string { return benchkit.RatioOrDash(f.cpuRatio) })
 	add("lost.lab", f.checked, func() string { return strconv.FormatInt(f.lost, 10) })
 	add("extra.lab", f.checked, func() string { return strconv.FormatInt(f.extra, 10) })
 	ft := res.mail.fetch
-	add("fetch_ms.lab", ft != nil, func() string { return fmtMS(ft.Elapsed) })
+	add("fetch_ms.lab", ft != nil, func() string { return benchkit.MS(ft.Elapsed) })
 	add("fetch_msgs_per_s.lab", ft != nil, func() string { return strconv.FormatFloat(ft.rate(), 'f', 0, 64) })
-	add("peak_rss_mib.lab", res.lab.rss > 0, func() string { return fmtMiB(res.lab.rss) })
+	add("peak_rss_mib.lab", res.lab.rss > 0, func() string { return benchkit.MiB(res.lab.rss) })
 	add("other_cpu_pct", res.otherCPU >= 0, func() string { return strconv.FormatFloat(100*res.otherCPU, 'f', 0, 64) })
 	ev := res.mail.events
 	add("events.lab", ev != nil, func() string { return strconv.FormatUint(ev[0], 10) })
 	add("events_dropped.lab", ev != nil, func() string { return strconv.FormatUint(ev[1], 10) })
-	add("target.lab_sink", true, func() string { return verdict(f.ratio > 0, f.ratio >= targetLabOverSink) })
-	add("target.lost_lab", true, func() string { return verdict(f.checked, f.lostPass) })
+	add("target.lab_sink", true, func() string { return benchkit.Verdict(f.ratio > 0, f.ratio >= targetLabOverSink) })
+	add("target.lost_lab", true, func() string { return benchkit.Verdict(f.checked, f.lostPass) })
 	return out
-}
-
-func fmtRatio(r float64) string {
-	if r <= 0 {
-		return "-"
-	}
-	return strconv.FormatFloat(r, 'f', 2, 64)
-}
-
-func fmtShare(x float64) string {
-	if x <= 0 {
-		return "-"
-	}
-	return strconv.FormatFloat(100*x, 'f', 0, 64) + "%"
 }
 
 func fmtUS(d time.Duration) string {
 	return strconv.FormatFloat(float64(d)/float64(time.Microsecond), 'f', 1, 64)
 }
 
-func fmtMS(d time.Duration) string {
-	return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 1, 64)
-}
-
-func fmtMiB(b int64) string { return strconv.FormatFloat(float64(b)/(1<<20), 'f', 1, 64) }
 func fmtKiB(b int64) string { return strconv.FormatFloat(float64(b)/(1<<10), 'f', 0, 64) }
 
 func orUnknown(s string) string { return orText(s, "unknown") }

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"protolab/bench/internal/benchkit"
 )
 
 // The mail every load sends: alice writes to bob, as in the lab's tasks.
@@ -84,11 +86,11 @@ func sendLoad(ctx context.Context, prefix []string, bin string, s loadSettings, 
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 
-	cpu0, cpuErr := procCPU(server)
+	cpu0, cpuErr := benchkit.ProcCPU(server)
 	start := time.Now()
 	runErr := cmd.Run()
 	l := load{Wall: time.Since(start)}
-	if cpu1, err := procCPU(server); err == nil && cpuErr == nil {
+	if cpu1, err := benchkit.ProcCPU(server); err == nil && cpuErr == nil {
 		l.ServerCPU = cpu1 - cpu0
 	}
 	if cmd.ProcessState != nil {

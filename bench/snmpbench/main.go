@@ -21,7 +21,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -30,6 +29,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"protolab/bench/internal/benchkit"
 )
 
 // installLine is what to run when net-snmp's tools are missing.
@@ -59,17 +60,13 @@ func main() {
 	fs.BoolVar(&o.pin, "pin", true, "pin the agent to one CPU and the walkers to another (taskset)")
 	fs.StringVar(&o.lab, "lab", "", "lab binary to measure (default: build ./cmd/lab)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory (logs, snmpd.conf, the lab's state)")
-	if err := fs.Parse(os.Args[1:]); err != nil {
-		os.Exit(2)
-	}
-	if o.duration < time.Second || o.duration > 30*time.Second || o.walkers < 1 || o.walkers > 32 {
-		fmt.Fprintln(os.Stderr, "snmpbench: -duration must be between 1s and 30s, -walkers between 1 and 32")
-		os.Exit(2)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, o, os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	benchkit.ParseArgs(fs, os.Args[1:], func() error {
+		if o.duration < time.Second || o.duration > 30*time.Second || o.walkers < 1 || o.walkers > 32 {
+			return errors.New("-duration must be between 1s and 30s, -walkers between 1 and 32")
+		}
+		return nil
+	})
+	benchkit.Main(func(ctx context.Context) int { return run(ctx, o, os.Stdout, os.Stderr) })
 }
 
 // tools are net-snmp's programs.
@@ -81,7 +78,7 @@ func findTools() (tools, error) {
 		if p, err := exec.LookPath(name); err == nil {
 			return p
 		}
-		if p := filepath.Join("/usr/sbin", name); isExec(p) {
+		if p := filepath.Join("/usr/sbin", name); benchkit.IsExec(p) {
 			return p
 		}
 		return ""
@@ -92,11 +89,6 @@ func findTools() (tools, error) {
 			"(as root, or with sudo), then stop the system snmpd it may start", installLine)
 	}
 	return t, nil
-}
-
-func isExec(path string) bool {
-	fi, err := os.Stat(path)
-	return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
 }
 
 // agent is one SNMP agent and what was measured of it.
@@ -139,15 +131,11 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(err)
 	}
-	work, err := os.MkdirTemp("", "snmpbench-")
+	work, removeWork, err := benchkit.WorkDir("snmpbench", "snmpbench-", o.keep, stderr)
 	if err != nil {
 		return fail(err)
 	}
-	if o.keep {
-		fmt.Fprintln(stderr, "snmpbench: work directory kept:", work)
-	} else {
-		defer os.RemoveAll(work)
-	}
+	defer removeWork()
 	progress := func(format string, a ...any) { fmt.Fprintf(stderr, "snmpbench: "+format+"\n", a...) }
 	res := &result{opts: o, cpus: runtime.NumCPU(), otherCPU: -1,
 		snmpd: agent{name: "snmpd"}, lab: agent{name: "lab"}}
@@ -157,17 +145,15 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) int {
 		client, server, res.pinning = pinning()
 	}
 
-	var others, total time.Duration
-	noiseKnown := true
+	var noise benchkit.Noise
 	measure := func(addr string, pid int) load {
 		b0, a0, e0 := machineCPU()
 		l := runLoad(ctx, client, t.walk, addr, pid, o)
 		b1, a1, e1 := machineCPU()
 		if e0 == nil && e1 == nil && l.serverCPU > 0 {
-			others += max(b1-b0-l.serverCPU-l.clientCPU, 0)
-			total += a1 - a0
+			noise.Add(b1-b0, a1-a0, l.serverCPU+l.clientCPU)
 		} else {
-			noiseKnown = false
+			noise.Unknown()
 		}
 		return l
 	}
@@ -181,7 +167,7 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) int {
 		progress("building the lab")
 		labBin = filepath.Join(work, "lab")
 		err = buildLab(ctx, labBin)
-	} else if labBin, err = filepath.Abs(labBin); err == nil && !isExec(labBin) {
+	} else if labBin, err = filepath.Abs(labBin); err == nil && !benchkit.IsExec(labBin) {
 		err = fmt.Errorf("-lab %s: not an executable file", o.lab)
 	}
 	if err != nil {
@@ -193,9 +179,7 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) int {
 	if ctx.Err() != nil {
 		return fail(ctx.Err())
 	}
-	if noiseKnown && total > 0 {
-		res.otherCPU = float64(others) / float64(total)
-	}
+	res.otherCPU = noise.Share()
 	res.elapsed = time.Since(began)
 	printReport(stdout, res)
 	return 0
@@ -223,13 +207,13 @@ func benchSnmpd(ctx context.Context, t tools, work string, prefix, client []stri
 	if err != nil {
 		return fmt.Errorf("snmpd: %w", err)
 	}
-	defer p.stop()
+	defer p.Stop()
 	if a.perWalk, err = waitWalk(ctx, client, t.walk, addr, p, 15*time.Second); err != nil {
-		return fmt.Errorf("snmpd: %w%s", err, p.tail())
+		return fmt.Errorf("snmpd: %w%s", err, p.Tail())
 	}
-	l := measure(addr, p.cmd.Process.Pid)
+	l := measure(addr, p.Pid())
 	a.load = &l
-	a.rss, _ = peakRSS(p.cmd.Process.Pid)
+	a.rss, _ = benchkit.PeakRSS(p.Pid())
 	if l.walks == 0 {
 		return fmt.Errorf("snmpd: no walk completed under load: %s", l.lastErr)
 	}
@@ -278,18 +262,18 @@ func benchLab(ctx context.Context, t tools, bin, work string, objects int, prefi
 		a.note = "not available: " + err.Error()
 		return
 	}
-	defer p.stop()
+	defer p.Stop()
 	if a.perWalk, err = waitWalk(ctx, client, t.walk, addr, p, 30*time.Second); err != nil {
-		a.note = "not available: " + err.Error() + p.tail()
+		a.note = "not available: " + err.Error() + p.Tail()
 		return
 	}
-	l := measure(addr, p.cmd.Process.Pid)
+	l := measure(addr, p.Pid())
 	a.load = &l
-	if !p.alive() {
-		a.note = "failed: the lab exited during the load" + p.tail()
+	if !p.Alive() {
+		a.note = "failed: the lab exited during the load" + p.Tail()
 		return
 	}
-	a.rss, _ = peakRSS(p.cmd.Process.Pid)
+	a.rss, _ = benchkit.PeakRSS(p.Pid())
 }
 
 // labStartArgs is the `lab start` command line for the lab file: every
@@ -376,7 +360,7 @@ func walk(ctx context.Context, prefix []string, bin, addr string) (int, error) {
 	cmd.Stderr = &errb
 	out, err := cmd.Output()
 	if err != nil {
-		return 0, fmt.Errorf("snmpbulkwalk: %w: %s", err, firstLine(errb.String()))
+		return 0, fmt.Errorf("snmpbulkwalk: %w: %s", err, benchkit.FirstLine(errb.String()))
 	}
 	n := countVarbinds(out)
 	if n == 0 {
@@ -387,22 +371,22 @@ func walk(ctx context.Context, prefix []string, bin, addr string) (int, error) {
 
 // waitWalk walks until a walk succeeds (the agent is up), p exits or limit
 // passes; it returns that walk's varbind count.
-func waitWalk(ctx context.Context, prefix []string, bin, addr string, p *child, limit time.Duration) (int, error) {
+func waitWalk(ctx context.Context, prefix []string, bin, addr string, p *benchkit.Child, limit time.Duration) (int, error) {
 	deadline := time.Now().Add(limit)
 	for {
 		n, err := walk(ctx, prefix, bin, addr)
 		if err == nil {
 			return n, nil
 		}
-		if !p.alive() {
-			return 0, fmt.Errorf("it exited before answering (%v)", p.err)
+		if !p.Alive() {
+			return 0, fmt.Errorf("it exited before answering (%v)", p.Err())
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
 			return 0, fmt.Errorf("no complete walk after %v: %w", limit, err)
 		}
 		select {
 		case <-ctx.Done():
-		case <-p.done:
+		case <-p.Done():
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
@@ -414,7 +398,7 @@ func waitWalk(ctx context.Context, prefix []string, bin, addr string, p *child, 
 func runLoad(ctx context.Context, prefix []string, bin, addr string, pid int, o options) load {
 	var l load
 	var mu sync.Mutex
-	cpu0, _ := procCPU(pid)
+	cpu0, _ := benchkit.ProcCPU(pid)
 	child0 := childrenCPU()
 	start := time.Now()
 	end := start.Add(o.duration)
@@ -437,7 +421,7 @@ func runLoad(ctx context.Context, prefix []string, bin, addr string, pid int, o 
 	}
 	wg.Wait()
 	l.elapsed = time.Since(start)
-	if cpu1, err := procCPU(pid); err == nil {
+	if cpu1, err := benchkit.ProcCPU(pid); err == nil {
 		l.serverCPU = cpu1 - cpu0
 	}
 	l.clientCPU = childrenCPU() - child0
@@ -457,16 +441,8 @@ func childrenCPU() time.Duration {
 	return sum
 }
 
-// child is a server process started by the benchmark.
-type child struct {
-	cmd  *exec.Cmd
-	log  string
-	done chan struct{}
-	err  error
-}
-
 // spawn starts argv with env added, its output to logFile.
-func spawn(logFile string, env, argv []string) (*child, error) {
+func spawn(logFile string, env, argv []string) (*benchkit.Child, error) {
 	f, err := os.OpenFile(logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, err
@@ -475,50 +451,11 @@ func spawn(logFile string, env, argv []string) (*child, error) {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = slices.Concat(os.Environ(), toolEnv, env)
 	cmd.Stdout, cmd.Stderr = f, f
-	if err := cmd.Start(); err != nil {
+	c, err := benchkit.StartChild(cmd, logFile)
+	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", filepath.Base(argv[0]), err)
 	}
-	c := &child{cmd: cmd, log: logFile, done: make(chan struct{})}
-	go func() { c.err = cmd.Wait(); close(c.done) }()
 	return c, nil
-}
-
-func (c *child) alive() bool {
-	select {
-	case <-c.done:
-		return false
-	default:
-		return true
-	}
-}
-
-// stop sends SIGTERM, then SIGKILL after 5 s.
-func (c *child) stop() {
-	if !c.alive() {
-		return
-	}
-	_ = c.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-c.done:
-	case <-time.After(5 * time.Second):
-		_ = c.cmd.Process.Kill()
-		<-c.done
-	}
-}
-
-// tail is the last lines of the child's log, for error messages.
-func (c *child) tail() string {
-	b, _ := os.ReadFile(c.log)
-	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-	if len(lines) == 0 || lines[0] == "" {
-		return ""
-	}
-	return "; its last lines: " + strings.Join(lines[max(len(lines)-3, 0):], " | ")
-}
-
-func firstLine(s string) string {
-	line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
-	return line
 }
 
 func freeUDPPort() (int, error) {
@@ -546,40 +483,13 @@ func pinning() (client, server []string, how string) {
 	if err != nil {
 		return nil, nil, "off: taskset not found (Debian package util-linux)"
 	}
-	out, err := exec.Command(taskset, "-cp", strconv.Itoa(os.Getpid())).Output()
+	cpus, err := benchkit.TasksetCPUs(taskset)
 	if err != nil {
-		return nil, nil, "off: taskset -cp failed"
+		return nil, nil, "off: " + err.Error()
 	}
-	cpus := parseCPUList(string(out))
-	if len(cpus) < 2 {
-		return nil, nil, fmt.Sprintf("off: needs two CPUs, this process may use %d", len(cpus))
+	p, err := benchkit.PinTwo(taskset, cpus)
+	if err != nil {
+		return nil, nil, "off: " + err.Error()
 	}
-	c, s := strconv.Itoa(cpus[0]), strconv.Itoa(cpus[1])
-	return []string{taskset, "-c", c}, []string{taskset, "-c", s},
-		fmt.Sprintf("agent on CPU %s, walkers on CPU %s (taskset)", s, c)
-}
-
-// parseCPUList reads taskset -cp's "pid N's current affinity list: 0-2,5".
-func parseCPUList(s string) []int {
-	_, list, ok := strings.Cut(s, ": ")
-	if !ok {
-		return nil
-	}
-	var cpus []int
-	for part := range strings.SplitSeq(strings.TrimSpace(list), ",") {
-		lo, hi, isRange := strings.Cut(part, "-")
-		a, err1 := strconv.Atoi(lo)
-		b := a
-		var err2 error
-		if isRange {
-			b, err2 = strconv.Atoi(hi)
-		}
-		if err1 != nil || err2 != nil || a < 0 || b < a || b-a > 4096 {
-			return nil
-		}
-		for i := a; i <= b && len(cpus) < 4096; i++ {
-			cpus = append(cpus, i)
-		}
-	}
-	return cpus
+	return p.Client, p.Server, fmt.Sprintf("agent on CPU %d, walkers on CPU %d (taskset)", p.ServerCPU, p.ClientCPU)
 }

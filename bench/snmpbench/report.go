@@ -6,11 +6,9 @@ import (
 	"strconv"
 	"text/tabwriter"
 	"time"
-)
 
-// noisy is the share of the machine's CPU used by other work above which
-// the report warns.
-const noisy = 0.05
+	"protolab/bench/internal/benchkit"
+)
 
 func printReport(w io.Writer, r *result) {
 	o := r.opts
@@ -26,7 +24,7 @@ func printReport(w io.Writer, r *result) {
 		}
 		l := a.load
 		fmt.Fprintf(tw, "  %s\t%d\t%d\t%.1f\t%.0f\t%d\t%s\t%s\t%s\n", a.name, a.perWalk, l.walks,
-			l.walksPerSec(), l.varbindsPerSec(), l.errors, cpuPer(l), share(l), mib(a.rss))
+			l.walksPerSec(), l.varbindsPerSec(), l.errors, cpuPer(l), share(l), benchkit.MiBUnit(a.rss))
 	}
 	tw.Flush()
 	for _, a := range []*agent{&r.lab, &r.snmpd} {
@@ -41,22 +39,12 @@ func printReport(w io.Writer, r *result) {
 		}
 	}
 	ratio, walkRatio := ratios(r)
-	suffix := ""
-	if r.otherCPU > noisy {
-		suffix = " (noisy)"
-	}
+	suffix := benchkit.NoisySuffix(r.otherCPU)
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "  lab/snmpd varbinds/s   %s   target >= %.1f   %s%s\n", fmtRatio(ratio), target, verdict(ratio), suffix)
-	fmt.Fprintf(w, "  lab/snmpd walks/s      %s   (for reference: the MIBs differ in size)\n", fmtRatio(walkRatio))
-	fmt.Fprintf(w, "  lab/snmpd by CPU per varbind   %s   (for reference: steadier, and fair when the walkers are the bottleneck)\n", fmtRatio(cpuRatio(r)))
-	switch {
-	case r.otherCPU < 0:
-		fmt.Fprintln(w, "  noise: unknown (/proc/stat unreadable)")
-	case r.otherCPU > noisy:
-		fmt.Fprintf(w, "  noise: other processes used %.0f%% of the machine's CPU: run again on an idle machine before trusting the rates\n", r.otherCPU*100)
-	default:
-		fmt.Fprintf(w, "  noise: other processes used %.0f%% of the machine's CPU\n", r.otherCPU*100)
-	}
+	fmt.Fprintf(w, "  lab/snmpd varbinds/s   %s   target >= %.1f   %s%s\n", benchkit.RatioOrNA(ratio), target, verdict(ratio), suffix)
+	fmt.Fprintf(w, "  lab/snmpd walks/s      %s   (for reference: the MIBs differ in size)\n", benchkit.RatioOrNA(walkRatio))
+	fmt.Fprintf(w, "  lab/snmpd by CPU per varbind   %s   (for reference: steadier, and fair when the walkers are the bottleneck)\n", benchkit.RatioOrNA(cpuRatio(r)))
+	fmt.Fprintln(w, benchkit.NoiseLine(r.otherCPU))
 	fmt.Fprintf(w, "  run time %.0f s\n\n", r.elapsed.Seconds())
 
 	for _, a := range []*agent{&r.lab, &r.snmpd} {
@@ -75,11 +63,11 @@ func printReport(w io.Writer, r *result) {
 		fmt.Fprintf(w, "BENCH snmp.varbinds_per_s.%s=%s\n", a.name, vbPS)
 		fmt.Fprintf(w, "BENCH snmp.errors.%s=%s\n", a.name, errs)
 	}
-	fmt.Fprintf(w, "BENCH snmp.ratio.lab_snmpd=%s\n", fmtRatio(ratio))
-	fmt.Fprintf(w, "BENCH snmp.walk_ratio.lab_snmpd=%s\n", fmtRatio(walkRatio))
-	fmt.Fprintf(w, "BENCH snmp.cpu_ratio.lab_snmpd=%s\n", fmtRatio(cpuRatio(r)))
-	fmt.Fprintf(w, "BENCH snmp.peak_rss_mib.lab=%s\n", naMiB(r.lab.rss))
-	fmt.Fprintf(w, "BENCH snmp.peak_rss_mib.snmpd=%s\n", naMiB(r.snmpd.rss))
+	fmt.Fprintf(w, "BENCH snmp.ratio.lab_snmpd=%s\n", benchkit.RatioOrNA(ratio))
+	fmt.Fprintf(w, "BENCH snmp.walk_ratio.lab_snmpd=%s\n", benchkit.RatioOrNA(walkRatio))
+	fmt.Fprintf(w, "BENCH snmp.cpu_ratio.lab_snmpd=%s\n", benchkit.RatioOrNA(cpuRatio(r)))
+	fmt.Fprintf(w, "BENCH snmp.peak_rss_mib.lab=%s\n", benchkit.MiBOrNA(r.lab.rss))
+	fmt.Fprintf(w, "BENCH snmp.peak_rss_mib.snmpd=%s\n", benchkit.MiBOrNA(r.snmpd.rss))
 	other := "NA"
 	if r.otherCPU >= 0 {
 		other = fmt.Sprintf("%.0f", r.otherCPU*100)
@@ -112,23 +100,6 @@ func clientBound(l *load) bool {
 	return l.clientCPU.Seconds() > 0.9*l.elapsed.Seconds() && l.serverCPU.Seconds() < 0.8*l.elapsed.Seconds()
 }
 
-func verdict(ratio float64) string {
-	switch {
-	case ratio < 0:
-		return "NA"
-	case ratio >= target:
-		return "PASS"
-	}
-	return "MISS"
-}
-
-func fmtRatio(x float64) string {
-	if x < 0 {
-		return "NA"
-	}
-	return fmt.Sprintf("%.2f", x)
-}
-
 func cpuPer(l *load) string {
 	if l.varbinds == 0 || l.serverCPU == 0 {
 		return "NA"
@@ -141,16 +112,5 @@ func share(l *load) string {
 	return fmt.Sprintf("%.0f%%/%.0f%%", pct(l.serverCPU), pct(l.clientCPU))
 }
 
-func mib(b int64) string {
-	if b <= 0 {
-		return "NA"
-	}
-	return naMiB(b) + " MiB"
-}
-
-func naMiB(b int64) string {
-	if b <= 0 {
-		return "NA"
-	}
-	return fmt.Sprintf("%.1f", float64(b)/(1<<20))
-}
+// verdict is PASS when ratio reaches the target, MISS below, NA unknown.
+func verdict(ratio float64) string { return benchkit.RatioVerdict(ratio, target) }
