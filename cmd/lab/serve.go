@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -113,23 +112,9 @@ func (c *cli) runServe(ctx context.Context, opts *serveOptions) error {
 	} else if lab, err = c.loadLab(opts.lab, ""); err != nil {
 		return err
 	}
-	switch opts.ports {
-	case runner.PortsHigh, runner.PortsStandard, runner.PortsAuto:
-	default:
-		return usagef("--ports %q: choose high, standard or auto", opts.ports)
-	}
-	if opts.keep < 1 {
-		return usagef("--journal %d: keep at least 1 event", opts.keep)
-	}
-	overrides, err := parsePortFlags(opts.port, lab)
+	overrides, err := checkServerFlags(lab, opts.ports, opts.keep, opts.port, opts.bind, opts.web)
 	if err != nil {
 		return err
-	}
-	if net.ParseIP(opts.bind) == nil {
-		return usagef("--bind %q: give an IP address such as 127.0.0.1 or ::1", opts.bind)
-	}
-	if _, _, err := net.SplitHostPort(opts.web); err != nil {
-		return usagef("--web %q: give an address such as 127.0.0.1:8080", opts.web)
 	}
 	dir, err := c.state()
 	if err != nil {

@@ -104,23 +104,9 @@ func (c *cli) runStart(ctx context.Context, id string, opts *startOptions) error
 	if err != nil {
 		return err
 	}
-	switch opts.ports {
-	case runner.PortsHigh, runner.PortsStandard, runner.PortsAuto:
-	default:
-		return usagef("--ports %q: choose high, standard or auto", opts.ports)
-	}
-	if opts.keep < 1 {
-		return usagef("--journal %d: keep at least 1 event", opts.keep)
-	}
-	overrides, err := parsePortFlags(opts.port, lab)
+	overrides, err := checkServerFlags(lab, opts.ports, opts.keep, opts.port, opts.bind, opts.web)
 	if err != nil {
 		return err
-	}
-	if net.ParseIP(opts.bind) == nil {
-		return usagef("--bind %q: give an IP address such as 127.0.0.1 or ::1", opts.bind)
-	}
-	if _, _, err := net.SplitHostPort(opts.web); err != nil {
-		return usagef("--web %q: give an address such as 127.0.0.1:8080", opts.web)
 	}
 	dir, err := c.state()
 	if err != nil {
@@ -224,6 +210,31 @@ func startArg(lab *labs.Lab, file string) string {
 		return "--file " + file
 	}
 	return lab.ID
+}
+
+// checkServerFlags checks the flags lab start and lab serve share (the port
+// set, the journal size, --port values, the bind and web addresses) and
+// returns the --port overrides.
+func checkServerFlags(lab *labs.Lab, ports string, keep int, port []string, bind, web string) (map[string]int, error) {
+	switch ports {
+	case runner.PortsHigh, runner.PortsStandard, runner.PortsAuto:
+	default:
+		return nil, usagef("--ports %q: choose high, standard or auto", ports)
+	}
+	if keep < 1 {
+		return nil, usagef("--journal %d: keep at least 1 event", keep)
+	}
+	overrides, err := parsePortFlags(port, lab)
+	if err != nil {
+		return nil, err
+	}
+	if net.ParseIP(bind) == nil {
+		return nil, usagef("--bind %q: give an IP address such as 127.0.0.1 or ::1", bind)
+	}
+	if _, _, err := net.SplitHostPort(web); err != nil {
+		return nil, usagef("--web %q: give an address such as 127.0.0.1:8080", web)
+	}
+	return overrides, nil
 }
 
 // parsePortFlags reads --port NAME=PORT values, checking the names against

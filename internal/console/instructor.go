@@ -444,23 +444,5 @@ func (s *ClassServer) events(w http.ResponseWriter, r *http.Request) {
 	if err != nil || st.write(w, first) != nil {
 		return
 	}
-	tick := time.NewTicker(s.ping)
-	defer tick.Stop()
-	for {
-		var f []byte
-		select {
-		case q, ok := <-st.q:
-			if !ok {
-				return
-			}
-			f = q
-		case <-tick.C:
-			f = pingFrame
-		case <-r.Context().Done():
-			return
-		}
-		if err := st.write(w, f); err != nil {
-			return
-		}
-	}
+	st.pump(w, r, s.ping)
 }

@@ -144,7 +144,13 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	if err := st.write(w, first); err != nil {
 		return
 	}
-	tick := time.NewTicker(s.ping)
+	st.pump(w, r, s.ping)
+}
+
+// pump writes the stream's frames, and a ping when it is quiet, until the
+// stream is dropped, the client goes or a write fails.
+func (st *stream) pump(w http.ResponseWriter, r *http.Request, ping time.Duration) {
+	tick := time.NewTicker(ping)
 	defer tick.Stop()
 	for {
 		var f []byte
