@@ -15,6 +15,7 @@ import (
 	"protolab/internal/api"
 	"protolab/internal/console"
 	"protolab/internal/event"
+	"protolab/internal/service"
 	"protolab/labs"
 )
 
@@ -142,6 +143,24 @@ func (c *Class) resolveHosts() {
 			}
 		}
 	}
+}
+
+// reservations are the roster's fixed addresses, for the DHCP server
+// (service.Runtime.Reservations): one per learner with both a MAC and an
+// address, told the learner's host name, else its id.
+func (c *Class) reservations() []service.Reservation {
+	var out []service.Reservation
+	for _, ln := range c.opts.Learners {
+		if ln.MAC == "" || !ln.Address.IsValid() {
+			continue
+		}
+		host := ln.Host
+		if host == "" {
+			host = ln.ID
+		}
+		out = append(out, service.Reservation{MAC: strings.ToLower(ln.MAC), IP: ln.Address.Unmap(), Host: host, Learner: ln.ID})
+	}
+	return out
 }
 
 // Attribute names the learner of the roster an event comes from, or "".

@@ -22,6 +22,7 @@ import (
 	"protolab/internal/console"
 	"protolab/internal/event"
 	"protolab/labs"
+	"protolab/services/dhcp"
 )
 
 // classLearners map 127.0.0.1 to a and 127.0.0.2 to b: both loopback
@@ -575,5 +576,68 @@ func TestClassRetention(t *testing.T) {
 			t.Fatalf("journal not pruned to 5: %d events: %+v", len(evs), evs)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestClassReservesRosterAddresses: the class's DHCP server leases each
+// learner with a MAC and an address that address; a roster that disagrees
+// with the lab file's reservations does not start.
+func TestClassReservesRosterAddresses(t *testing.T) {
+	lab, err := labs.LoadBuiltin("dhcp", catalog.New())
+	if err != nil {
+		t.Fatal(err)
+	}
+	learners := []Learner{
+		{ID: "ada", MAC: "02:00:00:00:01:01", Address: netip.MustParseAddr("192.0.2.101"), Host: "ada-pc"},
+		{ID: "bob", MAC: "02:00:00:00:01:02", Address: netip.MustParseAddr("192.0.2.12")},
+		{ID: "cy", MAC: "02:00:00:00:01:03"}, // no address: the pool's
+	}
+	l, err := Start(context.Background(), Options{Lab: lab, StateDir: t.TempDir(), Ports: PortsAuto, Web: "127.0.0.1:0",
+		Class: &ClassOptions{Learners: learners, Token: testToken}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { l.Close(context.Background()) }()
+	a, ok := l.Endpoints().Find("dhcp", "udp")
+	if !ok {
+		t.Fatalf("no DHCP endpoint in %+v", l.Endpoints())
+	}
+	srv := net.UDPAddrFromAddrPort(netip.MustParseAddrPort(a))
+	for _, tt := range []struct{ mac, want, host string }{
+		{"02:00:00:00:01:01", "192.0.2.101", "ada-pc"},
+		{"02:00:00:00:01:02", "192.0.2.12", "bob"},
+		{"02:00:00:00:01:03", "192.0.2.100", ""},
+	} {
+		hw, _ := net.ParseMAC(tt.mac)
+		c, err := dhcp.NewClient(dhcp.ClientOptions{Server: srv, MAC: hw, Params: []uint8{1, 12}, Timeout: time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ls, err := c.Lease(ctx)
+		cancel()
+		c.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", tt.mac, err)
+		}
+		if got := ls.ACK.YourIPAddr.String(); got != tt.want {
+			t.Errorf("%s leased %s, want %s", tt.mac, got, tt.want)
+		}
+		if got := ls.ACK.HostName(); got != tt.host {
+			t.Errorf("%s told host name %q, want %q", tt.mac, got, tt.host)
+		}
+	}
+
+	bad := []Learner{{ID: "dan", MAC: "02:00:00:00:00:42", Address: netip.MustParseAddr("192.0.2.50")}}
+	l2, err := Start(context.Background(), Options{Lab: lab, StateDir: t.TempDir(), Ports: PortsAuto, Web: "127.0.0.1:0",
+		Class: &ClassOptions{Learners: bad, Token: testToken}})
+	if err == nil {
+		l2.Close(context.Background())
+		t.Fatal("a roster reserving the lab file's MAC elsewhere started")
+	}
+	for _, w := range []string{"learner dan", "192.0.2.50", "the lab file's reservation", "192.0.2.42"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q does not say %q", err, w)
+		}
 	}
 }

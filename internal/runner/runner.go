@@ -212,6 +212,9 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 		}
 		rt.Interface = opts.Interface
 		rt.Transport, rt.Service = l.lab.UsesTransport(), s.Name
+		if l.class != nil {
+			rt.Reservations = l.class.reservations()
+		}
 		if l.network != nil {
 			rt.Net, rt.Advertise, rt.Interface, rt.Learner = l.network.Net(), l.network.Advertise(), l.network.Interface(), l.network.Learner()
 		}

@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strconv"
 	"sync"
 
@@ -117,6 +118,20 @@ type Runtime struct {
 	// lab's transport view). Service names the service in those events.
 	Transport bool
 	Service   string
+	// Reservations are fixed addresses the runner asks for, one per
+	// learner of a class's roster with a MAC and an address (lab serve).
+	// The DHCP server adds those inside its network to the lab file's
+	// own; others ignore them. Nil outside a class.
+	Reservations []Reservation
+}
+
+// Reservation is one client's fixed address: the MAC it comes from, the
+// address it is given and the host name it is told.
+type Reservation struct {
+	MAC     string     // lower case, colon-separated
+	IP      netip.Addr //
+	Host    string     // a host name; may be empty
+	Learner string     // who it is for (the roster's id), named in errors
 }
 
 // EventCountsKey is where the runner puts, in Shared, an EventCounts that

@@ -29,6 +29,10 @@ type prepared struct {
 // answers each client where it wrote from; with one it listens on
 // 0.0.0.0, bound to that link, and may broadcast there.
 func (p *prepared) Start(ctx context.Context, rt service.Runtime) (service.Instance, error) {
+	o, err := p.o.withRoster(rt.Reservations)
+	if err != nil {
+		return nil, err
+	}
 	network, addr, po := "udp", rt.Addr("dhcp"), service.PacketOptions{}
 	if rt.Interface != "" {
 		network = "udp4"
@@ -50,13 +54,13 @@ func (p *prepared) Start(ctx context.Context, rt service.Runtime) (service.Insta
 	if now == nil {
 		now = time.Now
 	}
-	pl := newPool(&p.o, db, now)
+	pl := newPool(&o, db, now)
 	if err := pl.load(); err != nil {
 		pc.Close()
 		db.close()
 		return nil, fmt.Errorf("dhcp: %w", err)
 	}
-	s := newServer(p.o, pl, rt.Events, rt.Log, rt.Interface != "")
+	s := newServer(o, pl, rt.Events, rt.Log, rt.Interface != "")
 	in := &instance{s: s, pc: pc, db: db,
 		eps: service.Endpoints{rt.Endpoint("dhcp", "dhcp", "udp", pc.LocalAddr())}}
 	r := newReader(pc)
