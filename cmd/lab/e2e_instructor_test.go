@@ -4,7 +4,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -14,7 +13,7 @@ import (
 
 // The instructor's dashboard in a browser: the grid of the roster, a
 // learner's tick shown live without a reload, the timeline on a click, and
-// the token dropped from the address bar.
+// the token dropped from the address bar; then the same page in French.
 func TestInstructorDashboard(t *testing.T) {
 	dig := needTool(t, "dig")
 	ctx := browser(t)
@@ -50,8 +49,32 @@ func TestInstructorDashboard(t *testing.T) {
 	noReload(t, ctx)
 	do(t, ctx, "opening a's timeline", chromedp.Click(chromedp.CSS(`tr[data-learner="a"] th button`)),
 		chromedp.WaitVisible(chromedp.CSS(`#timeline-list li`)))
-	if got := eval[string](t, ctx, `document.getElementById("timeline-list").textContent`); !strings.Contains(got, "dns.query") {
-		t.Errorf("timeline: %q", got)
-	}
+	waitPage(t, ctx, "a's timeline", `document.getElementById("timeline-list").textContent.includes("dns.query")`)
 	screenshot(t, ctx, "instructor-dashboard")
+
+	// In French: ?lang=fr (the cookie carries the token), then the switch
+	// back to English.
+	do(t, ctx, "opening the French dashboard", chromedp.Navigate(p.web+"/instructor?lang=fr"),
+		chromedp.WaitVisible(chromedp.CSS(`#grid-body tr[data-learner="b"]`)))
+	waitPage(t, ctx, "the live stream in French", `document.getElementById("conn").textContent === "en direct"`)
+	for _, tt := range []struct{ what, expr, want string }{
+		{"language", `document.documentElement.lang`, "fr"},
+		{"address", `location.search`, "?lang=fr"},
+		{"grid heading", `document.getElementById("grid-h").textContent`, "Apprenants × tâches"},
+		{"reset button", `document.getElementById("reset").textContent`, "Réinitialiser cet apprenant"},
+		{"first column", `document.querySelector("#grid-head th").textContent`, "Apprenant"},
+		{"export link", `document.getElementById("export-csv").textContent`, "Exporter en CSV"},
+		{"unknown row", `document.querySelector("#grid-body tr.unknown th").textContent`, "inconnus"},
+		{"summary", `/^3 apprenants, aucun n'a terminé toutes les tâches\u00a0; \d+ événements?$/.test(document.getElementById("summary").textContent) + ""`, "true"},
+	} {
+		if got := eval[string](t, ctx, tt.expr); got != tt.want {
+			t.Errorf("French dashboard, %s: %q, want %q", tt.what, got, tt.want)
+		}
+	}
+	screenshot(t, ctx, "instructor-dashboard-fr")
+	do(t, ctx, "switching to English", chromedp.Click(chromedp.CSS(`#langs button[data-lang="en"]`)))
+	waitPage(t, ctx, "the English grid heading", `document.getElementById("grid-h").textContent === "Learners × tasks"`)
+	if got := eval[string](t, ctx, `location.search + " " + document.getElementById("reset").textContent`); got != "?lang=en Reset this learner" {
+		t.Errorf("after the switch: %q", got)
+	}
 }

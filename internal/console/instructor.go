@@ -25,7 +25,7 @@ import (
 // A classroom server (lab serve) answers on one address for the whole
 // class. ClassServer routes each request:
 //
-//	GET  /instructor                    the instructor's dashboard (token)
+//	GET  /instructor                    the instructor's dashboard (token; ?lang=fr|en, else the lab's language)
 //	GET  /instructor.js, /instructor.css its files
 //	GET  /api/class                     api.Class: the learners by the tasks (token)
 //	GET  /api/class/events              text/event-stream: "class" first, then "learner" (an api.ClassLearner) and "event" (token)
@@ -214,8 +214,11 @@ func (s *ClassServer) route(w http.ResponseWriter, r *http.Request) {
 	}
 	if !s.authorized(w, r) {
 		h.Set("WWW-Authenticate", `Bearer realm="instructor"`)
-		writeError(w, http.StatusUnauthorized,
-			"the instructor's token is missing or wrong: open the address lab serve printed at start (…/instructor?token=…)")
+		msg := "the instructor's token is missing or wrong: open the address lab serve printed at start (…/instructor?token=…)"
+		if r.URL.Path == "/instructor" && s.pageLang(r) == "fr" {
+			msg = "le jeton de l'enseignant manque ou n'est pas le bon : ouvrez l'adresse que lab serve a affichée au démarrage (…/instructor?token=…)"
+		}
+		writeError(w, http.StatusUnauthorized, msg)
 		return
 	}
 	if r.Method == http.MethodPost {
@@ -318,11 +321,28 @@ func (s *ClassServer) page(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such page "+name)
 		return
 	}
+	if name == "/instructor.html" && s.pageLang(r) == "fr" {
+		// The script reads the page's language from <html lang>.
+		b = []byte(strings.Replace(string(b), `<html lang="en">`, `<html lang="fr">`, 1))
+	}
 	h := w.Header()
 	h.Set("Content-Type", contentTypes[name[strings.LastIndexByte(name, '.'):]])
 	h.Set("Content-Security-Policy", pageCSP)
 	h.Set("Cache-Control", "no-store")
 	_, _ = w.Write(b)
+}
+
+// pageLang is the dashboard's language: ?lang=fr or ?lang=en, else the
+// lab's (French for a French lab, English otherwise).
+func (s *ClassServer) pageLang(r *http.Request) string {
+	switch l := r.URL.Query().Get("lang"); l {
+	case "fr", "en":
+		return l
+	}
+	if strings.HasPrefix(strings.ToLower(s.src.Overview().Lang), "fr") {
+		return "fr"
+	}
+	return "en"
 }
 
 func (s *ClassServer) class(w http.ResponseWriter, r *http.Request) {

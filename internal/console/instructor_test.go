@@ -20,6 +20,7 @@ import (
 type fakeClass struct {
 	mu     sync.Mutex
 	resets []string
+	lang   string // the lab's language
 }
 
 func (f *fakeClass) Snapshot() api.Class {
@@ -51,7 +52,7 @@ func (f *fakeClass) LearnerConsole(ip netip.Addr) (string, http.Handler, bool) {
 	return "a", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "console of a "+r.URL.Path) }), true
 }
 
-func (f *fakeClass) Overview() api.Status { return api.Status{Lab: "dns", Running: true} }
+func (f *fakeClass) Overview() api.Status { return api.Status{Lab: "dns", Running: true, Lang: f.lang} }
 
 func TestClassServerRoutes(t *testing.T) {
 	const tok = "secret-token"
@@ -122,6 +123,62 @@ func TestClassServerRoutes(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || len(src.resets) != 1 || src.resets[0] != "a" {
 		t.Fatalf("reset: %d, resets %v", resp.StatusCode, src.resets)
+	}
+}
+
+// The dashboard's language: ?lang= first, else the lab's, put in <html lang>
+// for the script; the page's 401 follows it.
+func TestDashboardLanguage(t *testing.T) {
+	const tok = "secret-token"
+	for _, tt := range []struct {
+		name, labLang, query string
+		token                bool
+		code                 int
+		body                 string // a substring of the answer
+	}{
+		{"English lab", "en", "", true, 200, `<html lang="en">`},
+		{"French lab", "fr", "", true, 200, `<html lang="fr">`},
+		{"French lab, English asked", "fr", "&lang=en", true, 200, `<html lang="en">`},
+		{"English lab, French asked", "en", "&lang=fr", true, 200, `<html lang="fr">`},
+		{"no language given", "", "", true, 200, `<html lang="en">`},
+		{"unknown language asked", "fr", "&lang=de", true, 200, `<html lang="fr">`},
+		{"French lab, no token", "fr", "", false, 401, "le jeton de l'enseignant manque"},
+		{"English lab, no token", "en", "", false, 401, "the instructor's token is missing"},
+		{"French asked, no token", "en", "&lang=fr", false, 401, "ouvrez l'adresse que lab serve a affichée"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := NewClass(&fakeClass{lang: tt.labLang}, ClassOptions{Token: tok})
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			go s.Serve(ln)
+			defer s.Shutdown(t.Context())
+			path := "/instructor?x=1" + tt.query
+			if tt.token {
+				path += "&token=" + tok
+			}
+			resp, err := http.Get("http://" + ln.Addr().String() + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tt.code || !strings.Contains(string(b), tt.body) {
+				t.Fatalf("GET %s: %d %s; want %d with %q", path, resp.StatusCode, b, tt.code, tt.body)
+			}
+		})
+	}
+	// The script carries both languages' words.
+	js, err := web.ReadFile("web/instructor.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, word := range []string{`grid: "Learners × tasks"`, `grid: "Apprenants × tâches"`,
+		`reset: "Reset this learner"`, `reset: "Réinitialiser cet apprenant"`} {
+		if !strings.Contains(string(js), word) {
+			t.Errorf("instructor.js lacks %s", word)
+		}
 	}
 }
 
