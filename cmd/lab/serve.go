@@ -7,6 +7,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
@@ -147,6 +148,19 @@ func (c *cli) runServe(ctx context.Context, opts *serveOptions) error {
 	}
 	fmt.Fprintf(c.stdout, "Class %s: %d learners; each sees their own console at %s/ (from their own address).\n",
 		name, len(rost.Learners), running.WebURL())
+	var kinds []string
+	for _, s := range running.Definition().Services {
+		switch s.Name {
+		case "mailstore":
+			kinds = append(kinds, "a mail account")
+		case "snmp":
+			kinds = append(kinds, "an SNMPv3 user")
+		}
+	}
+	if n := len(cl.Accounts()); n > 0 && len(kinds) > 0 {
+		fmt.Fprintf(c.stdout, "Accounts: each learner has %s of their own (user = their id); their console\n"+
+			"  shows them theirs, and the dashboard's export lists all %d.\n", strings.Join(kinds, " and "), n)
+	}
 	fmt.Fprintf(c.stdout, "Instructor dashboard: %s\n\n", cl.InstructorURL())
 	c.watchClass(ctx, running, lang)
 

@@ -30,6 +30,17 @@ type Status struct {
 	// An exercise's: its order ("free", "sequential") and deadline.
 	Order    string     `json:"order,omitempty"`
 	Deadline *time.Time `json:"deadline,omitempty"`
+	// Account is the learner's own account on a classroom server (lab
+	// serve), shown only on that learner's console.
+	Account *Account `json:"account,omitempty"`
+}
+
+// Account is a learner's own account on a classroom server: a mailbox
+// (User@ the lab's mail domain) and an SNMPv3 user (SHA and AES), both
+// with Password.
+type Account struct {
+	User     string `json:"user"`
+	Password string `json:"password"`
 }
 
 // Task is one task's state.

@@ -31,6 +31,8 @@ type ClassLearner struct {
 	ID        string      `json:"id"`
 	Name      string      `json:"name,omitempty"`
 	Address   string      `json:"address,omitempty"`
+	User      string      `json:"user,omitempty"`     // the learner's own account
+	Password  string      `json:"password,omitempty"` // its password
 	Done      int         `json:"done"`
 	Total     int         `json:"total"`
 	Points    int         `json:"points"`

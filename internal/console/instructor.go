@@ -404,7 +404,7 @@ func (s *ClassServer) reset(w http.ResponseWriter, r *http.Request) {
 }
 
 // ExportColumns are the columns of GET /api/class/export?format=csv.
-var ExportColumns = []string{"learner", "name", "task", "title", "done", "when", "points", "possible", "hints_shown", "late"}
+var ExportColumns = []string{"learner", "name", "task", "title", "done", "when", "points", "possible", "hints_shown", "late", "user", "password"}
 
 func (s *ClassServer) export(w http.ResponseWriter, r *http.Request) {
 	format := r.URL.Query().Get("format")
@@ -439,7 +439,7 @@ func (s *ClassServer) export(w http.ResponseWriter, r *http.Request) {
 					when = cell.DoneAt.UTC().Format(time.RFC3339)
 				}
 				_ = cw.Write([]string{l.ID, l.Name, cell.Task, title, strconv.FormatBool(cell.Done), when,
-					strconv.Itoa(cell.Points), strconv.Itoa(possible), strconv.Itoa(cell.Hints), strconv.FormatBool(cell.Late)})
+					strconv.Itoa(cell.Points), strconv.Itoa(possible), strconv.Itoa(cell.Hints), strconv.FormatBool(cell.Late), l.User, l.Password})
 			}
 		}
 		cw.Flush()

@@ -2,11 +2,18 @@ package runner
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -43,8 +50,11 @@ type Learner struct {
 
 // Class is a lab run for a whole class: one set of services, a view of the
 // lab per learner (own checker, own progress), and the instructor's
-// dashboard. Events are attributed to a learner as they are published: by
-// the client's address (the roster's address, or what its host resolves
+// dashboard. Each learner has an own mail account and SNMPv3 user, named
+// by the learner's id, with a password derived from a secret the class
+// keeps in its state directory. Events are attributed to a learner as they
+// are published: by the identity a client authenticated with (a learner's
+// own account), else by the client's address (the roster's address, or what its host resolves
 // to), else by a DHCP event's mac or hostname attribute; the others stay
 // unattributed and are counted.
 type Class struct {
@@ -56,6 +66,9 @@ type Class struct {
 	byAddr   map[netip.Addr]string
 	byMAC    map[string]string
 	byHost   map[string]string
+	accts    []service.Account // the learners' own accounts, in roster order
+	byMail   map[string]string // lower-case mail user → learner
+	bySNMP   map[string]string // SNMPv3 user → learner
 
 	token   string
 	server  *console.ClassServer
@@ -72,7 +85,11 @@ func newClass(l *Lab, opts ClassOptions) (*Class, error) {
 	}
 	c := &Class{lab: l, opts: opts, byID: map[string]*Lab{}, info: map[string]Learner{},
 		byAddr: map[netip.Addr]string{}, byMAC: map[string]string{}, byHost: map[string]string{},
-		seen: map[string]time.Time{}}
+		byMail: map[string]string{}, bySNMP: map[string]string{}, seen: map[string]time.Time{}}
+	key, err := loadClassSecret(l.opts.StateDir)
+	if err != nil {
+		return nil, err
+	}
 	c.token = opts.Token
 	if c.token == "" {
 		c.token = console.NewToken()
@@ -105,6 +122,11 @@ func newClass(l *Lab, opts ClassOptions) (*Class, error) {
 		c.learners = append(c.learners, m)
 		c.byID[ln.ID] = m
 		c.info[ln.ID] = ln
+		acct := service.Account{Learner: ln.ID, User: ln.ID, Secret: learnerPassword(key, ln.ID)}
+		c.accts = append(c.accts, acct)
+		m.account = &api.Account{User: acct.User, Password: acct.Secret}
+		c.byMail[strings.ToLower(ln.ID)] = ln.ID
+		c.bySNMP[ln.ID] = ln.ID
 		if ln.Address.IsValid() {
 			c.byAddr[ln.Address.Unmap()] = ln.ID
 		}
@@ -166,6 +188,15 @@ func (c *Class) reservations() []service.Reservation {
 // Attribute names the learner of the roster an event comes from, or "".
 // It is called on the servers' path: map lookups only.
 func (c *Class) Attribute(e event.Event) string {
+	if u, snmp := authUser(e); u != "" {
+		by := c.byMail
+		if snmp {
+			by = c.bySNMP
+		}
+		if id, ok := by[u]; ok {
+			return id
+		}
+	}
 	if ip, ok := clientIP(e.Client); ok {
 		if id, ok := c.byAddr[ip]; ok {
 			return id
@@ -348,6 +379,9 @@ func (c *Class) row(m *Lab) api.ClassLearner {
 	if info.Address.IsValid() {
 		r.Address = info.Address.String()
 	}
+	if m.account != nil {
+		r.User, r.Password = m.account.User, m.account.Password
+	}
 	c.seenMu.Lock()
 	if t, ok := c.seen[m.learner]; ok {
 		r.LastSeen = &t
@@ -405,3 +439,116 @@ func (c *Class) Overview() api.Status { return c.lab.Status() }
 
 // Class is the class of a lab started with Options.Class, else nil.
 func (l *Lab) Class() *Class { return l.class }
+
+// classSecretFile holds, in the state directory, the secret the learners'
+// passwords are derived from, so that they stay the same across restarts.
+const classSecretFile = "class-secret"
+
+// loadClassSecret reads the class's secret, creating it (0600) on the
+// first start.
+func loadClassSecret(dir string) ([]byte, error) {
+	path := filepath.Join(dir, classSecretFile)
+	b, err := os.ReadFile(path)
+	if err == nil {
+		key, derr := hex.DecodeString(strings.TrimSpace(string(b)))
+		if derr != nil || len(key) < 16 {
+			return nil, fmt.Errorf("class secret %s is damaged: remove it to make a new one (the learners' passwords change)", path)
+		}
+		return key, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("class secret: %w", err)
+	}
+	key := make([]byte, 32)
+	rand.Read(key)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return loadClassSecret(dir)
+		}
+		return nil, fmt.Errorf("class secret: %w", err)
+	}
+	if _, err := f.WriteString(hex.EncodeToString(key) + "\n"); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("class secret: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return nil, fmt.Errorf("class secret: %w", err)
+	}
+	return key, nil
+}
+
+// Letters of the derived passwords: syllables of a consonant and a vowel,
+// without letters that are easily confused.
+const (
+	consonants = "bdfghjkmnprstvwz"
+	vowels     = "aeiou"
+)
+
+// learnerPassword derives a learner's password from the class's secret and
+// the learner's id: five pronounceable syllables and two digits, such as
+// "tamodirevu42" (12 characters, as SNMPv3 needs at least 8).
+func learnerPassword(key []byte, learner string) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("protolab learner account\x00" + learner))
+	sum := m.Sum(nil)
+	var b strings.Builder
+	for i := range 5 {
+		b.WriteByte(consonants[int(sum[2*i])%len(consonants)])
+		b.WriteByte(vowels[int(sum[2*i+1])%len(vowels)])
+	}
+	fmt.Fprintf(&b, "%02d", int(sum[10])%100)
+	return b.String()
+}
+
+// accounts are the learners' own accounts (service.Runtime.Accounts), in
+// roster order.
+func (c *Class) accounts() []service.Account {
+	return append([]service.Account(nil), c.accts...)
+}
+
+// Accounts returns the learners' own accounts, in roster order, for the
+// instructor.
+func (c *Class) Accounts() []service.Account { return c.accounts() }
+
+// AccountOf returns a learner's own account.
+func (c *Class) AccountOf(learner string) (service.Account, bool) {
+	for _, a := range c.accts {
+		if a.Learner == learner {
+			return a, true
+		}
+	}
+	return service.Account{}, false
+}
+
+// authUser returns the identity an event was authenticated with, or "": a successful login's user, the logged-in user of a mail
+// session, the authenticated sender of SMTP, an SNMPv3 user whose request
+// passed authentication. Claimed addresses (MAIL FROM, RCPT TO) and failed
+// logins are not identities. Mail user names are lower case; an SNMPv3
+// user name is kept as given (snmp is then true).
+func authUser(e event.Event) (user string, snmp bool) {
+	var u string
+	switch e.Service {
+	case "pop3", "imap":
+		if e.Kind == e.Service+".login" {
+			if e.Attrs["result"] != "ok" {
+				return "", false
+			}
+		}
+		u = e.Attrs["user"]
+	case "smtp":
+		if e.Kind == "smtp.auth" {
+			if e.Attrs["result"] == "ok" {
+				u = e.Attrs["user"]
+			}
+		} else {
+			u = e.Attrs["auth_user"]
+		}
+	case "snmp":
+		if e.Kind == "snmp.request" && e.Attrs["version"] == "3" && e.Attrs["level"] != "" && e.Attrs["level"] != "noAuthNoPriv" {
+			return e.Attrs["user"], true
+		}
+		return "", false
+	}
+	return strings.ToLower(u), false
+}

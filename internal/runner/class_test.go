@@ -23,6 +23,8 @@ import (
 	"protolab/internal/event"
 	"protolab/labs"
 	"protolab/services/dhcp"
+
+	"github.com/gosnmp/gosnmp"
 )
 
 // classLearners map 127.0.0.1 to a and 127.0.0.2 to b: both loopback
@@ -639,5 +641,204 @@ func TestClassReservesRosterAddresses(t *testing.T) {
 		if !strings.Contains(err.Error(), w) {
 			t.Errorf("error %q does not say %q", err, w)
 		}
+	}
+}
+
+// awaitEvent waits for an event of kind on sub and returns it.
+func awaitEvent(t *testing.T, sub interface{ C() <-chan event.Event }, kind string) event.Event {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case e := <-sub.C():
+			if e.Kind == kind {
+				return e
+			}
+		case <-timeout:
+			t.Fatalf("no %s event", kind)
+		}
+	}
+}
+
+// TestClassLearnerAccounts: each learner has an own mail account and
+// SNMPv3 user; logging in with one attributes the event to its learner,
+// whatever the address; the passwords stay across restarts; a learner
+// named like a lab account does not start.
+func TestClassLearnerAccounts(t *testing.T) {
+	dir := t.TempDir()
+	pop, err := labs.LoadBuiltin("pop", catalog.New())
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := startClass(t, pop, dir)
+	acct, ok := l.Class().AccountOf("b")
+	if !ok || acct.User != "b" || len(acct.Secret) < 8 {
+		l.Close(context.Background())
+		t.Fatalf("b's account: %+v %v", acct, ok)
+	}
+	if len(l.Class().Accounts()) != len(classLearners) {
+		t.Errorf("accounts: %+v", l.Class().Accounts())
+	}
+	if st := l.Class().byID["b"].Status(); st.Account == nil || st.Account.User != "b" || st.Account.Password != acct.Secret {
+		t.Errorf("b's status shows the account %+v", st.Account)
+	}
+	if row := l.Class().Snapshot().Learners[1]; row.ID != "b" || row.User != "b" || row.Password != acct.Secret {
+		t.Errorf("b's row in the grid: %+v", row)
+	}
+	for _, c := range l.Credentials() {
+		if c.User == "b" {
+			t.Errorf("a learner's account among the lab's credentials: %+v", c)
+		}
+	}
+	fi, err := os.Stat(dir + "/" + classSecretFile)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("class secret: %v %v", fi, err)
+	}
+
+	// a (127.0.0.1) logs in as b over POP3: the event is b's.
+	sub := l.Subscribe(256)
+	addr, ok := l.Endpoints().Find("pop3", "tcp")
+	if !ok {
+		t.Fatalf("no POP3 endpoint in %+v", l.Endpoints())
+	}
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.1")}, Timeout: 5 * time.Second}
+	conn, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := bufio.NewReader(conn)
+	for _, cmd := range []string{"", "USER b", "PASS " + acct.Secret, "QUIT"} {
+		if cmd != "" {
+			fmt.Fprintf(conn, "%s\r\n", cmd)
+		}
+		line, err := r.ReadString('\n')
+		if err != nil || !strings.HasPrefix(line, "+OK") {
+			t.Fatalf("%q: %q %v", cmd, line, err)
+		}
+	}
+	conn.Close()
+	if e := awaitEvent(t, sub, "pop3.login"); e.Learner != "b" || e.Attrs["result"] != "ok" {
+		t.Errorf("login as b from a's address: learner %q, attrs %v", e.Learner, e.Attrs)
+	}
+	l.Unsubscribe(sub)
+	if err := l.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	// Restarted on the same state: the same password.
+	l = startClass(t, pop, dir)
+	again, _ := l.Class().AccountOf("b")
+	other, _ := l.Class().AccountOf("a")
+	l.Close(context.Background())
+	if again != acct {
+		t.Errorf("b's account after a restart: %+v, was %+v", again, acct)
+	}
+	if other.Secret == acct.Secret {
+		t.Errorf("a and b share the password %q", acct.Secret)
+	}
+
+	// A learner named like a lab account: a clear error.
+	snmpLab, err := labs.LoadBuiltin("snmp", catalog.New())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		lab  *labs.Lab
+		id   string
+		want string
+	}{
+		{pop, "bob", `mail account "bob"`},
+		{snmpLab, "learner", `SNMPv3 user "learner"`},
+	} {
+		l2, err := Start(context.Background(), Options{Lab: tt.lab, StateDir: t.TempDir(), Ports: PortsAuto, Web: "127.0.0.1:0",
+			Class: &ClassOptions{Learners: []Learner{{ID: tt.id}}, Token: testToken}})
+		if err == nil {
+			l2.Close(context.Background())
+			t.Fatalf("learner %s started beside the lab's account", tt.id)
+		}
+		if !strings.Contains(err.Error(), "learner "+tt.id) || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("error %q does not name the learner and %s", err, tt.want)
+		}
+	}
+}
+
+// TestClassLearnerSNMPUser: an SNMPv3 get with b's own user, from a's
+// address, is b's.
+func TestClassLearnerSNMPUser(t *testing.T) {
+	lab, err := labs.LoadBuiltin("snmp", catalog.New())
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := startClass(t, lab, t.TempDir())
+	defer func() { l.Close(context.Background()) }()
+	acct, _ := l.Class().AccountOf("b")
+	addr, ok := l.Endpoints().Find("snmp", "udp")
+	if !ok {
+		t.Fatalf("no SNMP endpoint in %+v", l.Endpoints())
+	}
+	ap := netip.MustParseAddrPort(addr)
+	sub := l.Subscribe(256)
+	defer l.Unsubscribe(sub)
+	g := &gosnmp.GoSNMP{Target: "127.0.0.1", Port: ap.Port(), Version: gosnmp.Version3, Timeout: 3 * time.Second,
+		SecurityModel: gosnmp.UserSecurityModel, MsgFlags: gosnmp.AuthPriv,
+		SecurityParameters: &gosnmp.UsmSecurityParameters{UserName: "b",
+			AuthenticationProtocol: gosnmp.SHA, AuthenticationPassphrase: acct.Secret,
+			PrivacyProtocol: gosnmp.AES, PrivacyPassphrase: acct.Secret}}
+	if err := g.Connect(); err != nil {
+		t.Fatal(err)
+	}
+	defer g.Conn.Close()
+	res, err := g.Get([]string{"1.3.6.1.2.1.1.5.0"})
+	if err != nil || res.Error != gosnmp.NoError {
+		t.Fatalf("get as b: %v %+v", err, res)
+	}
+	if e := awaitEvent(t, sub, "snmp.request"); e.Learner != "b" || e.Attrs["user"] != "b" {
+		t.Errorf("SNMPv3 get as b from a's address: learner %q, attrs %v", e.Learner, e.Attrs)
+	}
+}
+
+// TestAttributeByIdentity: only attributes that name an authenticated
+// identity attribute an event to a learner's account; claimed addresses
+// and failed logins fall back to the address rules.
+func TestAttributeByIdentity(t *testing.T) {
+	c := &Class{byAddr: map[netip.Addr]string{netip.MustParseAddr("127.0.0.1"): "a"},
+		byMail: map[string]string{"b": "b"}, bySNMP: map[string]string{"b": "b"}}
+	const from = "127.0.0.1:4000"
+	for _, tt := range []struct {
+		name string
+		e    event.Event
+		want string
+	}{
+		{"pop3 login ok", event.Event{Service: "pop3", Kind: "pop3.login", Client: from, Attrs: map[string]string{"user": "b", "result": "ok"}}, "b"},
+		{"pop3 login failed", event.Event{Service: "pop3", Kind: "pop3.login", Client: from, Attrs: map[string]string{"user": "b", "result": "failed"}}, "a"},
+		{"pop3 stat", event.Event{Service: "pop3", Kind: "pop3.stat", Client: from, Attrs: map[string]string{"user": "b"}}, "b"},
+		{"imap login ok, upper case", event.Event{Service: "imap", Kind: "imap.login", Client: from, Attrs: map[string]string{"user": "B", "result": "ok"}}, "b"},
+		{"imap select", event.Event{Service: "imap", Kind: "imap.select", Client: from, Attrs: map[string]string{"user": "b"}}, "b"},
+		{"smtp auth ok", event.Event{Service: "smtp", Kind: "smtp.auth", Client: from, Attrs: map[string]string{"user": "b", "result": "ok"}}, "b"},
+		{"smtp auth failed", event.Event{Service: "smtp", Kind: "smtp.auth", Client: from, Attrs: map[string]string{"user": "b", "result": "failed"}}, "a"},
+		{"smtp mail as b", event.Event{Service: "smtp", Kind: "smtp.mail", Client: from, Attrs: map[string]string{"from": "b@lab.test", "auth_user": "b"}}, "b"},
+		{"smtp rcpt to b, not authenticated", event.Event{Service: "smtp", Kind: "smtp.rcpt", Client: from, Attrs: map[string]string{"to": "b@lab.test", "user": "b"}}, "a"},
+		{"snmp v3 authPriv", event.Event{Service: "snmp", Kind: "snmp.request", Client: from, Attrs: map[string]string{"version": "3", "user": "b", "level": "authPriv"}}, "b"},
+		{"snmp v3 noAuthNoPriv", event.Event{Service: "snmp", Kind: "snmp.request", Client: from, Attrs: map[string]string{"version": "3", "user": "b", "level": "noAuthNoPriv"}}, "a"},
+		{"snmp auth failure", event.Event{Service: "snmp", Kind: "snmp.auth-failure", Client: from, Attrs: map[string]string{"version": "3", "user": "b"}}, "a"},
+		{"snmp v2c community b", event.Event{Service: "snmp", Kind: "snmp.request", Client: from, Attrs: map[string]string{"version": "2c", "community": "b"}}, "a"},
+		{"dns, no identity", event.Event{Service: "dns", Kind: "dns.query", Client: from, Attrs: map[string]string{"user": "b"}}, "a"},
+	} {
+		if got := c.Attribute(tt.e); got != tt.want {
+			t.Errorf("%s: attributed to %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
+// TestLearnerPassword: derived passwords are stable, differ per learner
+// and per secret, and are long enough for SNMPv3.
+func TestLearnerPassword(t *testing.T) {
+	k1, k2 := []byte("0123456789abcdef"), []byte("fedcba9876543210")
+	p := learnerPassword(k1, "ada")
+	if p != learnerPassword(k1, "ada") || len(p) < 8 {
+		t.Fatalf("password %q", p)
+	}
+	if p == learnerPassword(k1, "bob") || p == learnerPassword(k2, "ada") {
+		t.Errorf("password %q shared by another learner or class", p)
 	}
 }

@@ -115,7 +115,8 @@ type Lab struct {
 	// learner's own view of it, which shares its store, bus and services.
 	class   *Class
 	learner string
-	notify  func() // a learner's view: told after its progress changed
+	account *api.Account // the learner's own account (lab serve)
+	notify  func()       // a learner's view: told after its progress changed
 }
 
 // PortFor resolves the port of a listener under the options.
@@ -214,6 +215,7 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 		rt.Transport, rt.Service = l.lab.UsesTransport(), s.Name
 		if l.class != nil {
 			rt.Reservations = l.class.reservations()
+			rt.Accounts = l.class.accounts()
 		}
 		if l.network != nil {
 			rt.Net, rt.Advertise, rt.Interface, rt.Learner = l.network.Net(), l.network.Advertise(), l.network.Interface(), l.network.Learner()
@@ -475,6 +477,7 @@ func (l *Lab) Status() api.Status {
 	st.Endpoints = append(service.Endpoints{}, l.endpoints...)
 	st.Events = l.bus.Published()
 	st.Dropped = l.bus.Dropped()
+	st.Account = l.account
 	return st
 }
 

@@ -123,6 +123,19 @@ type Runtime struct {
 	// The DHCP server adds those inside its network to the lab file's
 	// own; others ignore them. Nil outside a class.
 	Reservations []Reservation
+	// Accounts are the learners' own accounts, one per learner of a
+	// class's roster (lab serve): the mail store gives each a mailbox and
+	// the SNMP agent a v3 user, beside the lab file's own accounts. Nil
+	// outside a class.
+	Accounts []Account
+}
+
+// Account is a learner's own account: the user name and the secret the
+// runner derived for them.
+type Account struct {
+	Learner string // the roster's id
+	User    string // the user name, the learner's id
+	Secret  string // the password (at least 8 characters)
 }
 
 // Reservation is one client's fixed address: the MAC it comes from, the

@@ -3,6 +3,8 @@ package mailstore
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 
 	"protolab/internal/service"
 )
@@ -34,16 +36,53 @@ func (p *prepared) Start(_ context.Context, rt service.Runtime) (service.Instanc
 	if rt.Shared == nil {
 		return nil, errors.New("mailstore: no registry to share the store in")
 	}
-	st, err := Open(rt.State, p.opts)
+	opts, err := withAccounts(p.opts, rt.Accounts)
+	if err != nil {
+		return nil, err
+	}
+	st, err := Open(rt.State, opts)
 	if err != nil {
 		return nil, err
 	}
 	rt.Shared.Put(SharedName, st)
-	return &instance{st: st}, nil
+	own := map[string]bool{}
+	for _, u := range opts.Users[:len(opts.Users)-len(rt.Accounts)] {
+		own[strings.ToLower(u.Name)] = true
+	}
+	return &instance{st: st, own: own}, nil
 }
 
-// instance is the running service: the open store.
-type instance struct{ st *Store }
+// withAccounts adds the learners' own accounts (lab serve) to the lab's
+// users; a learner named like a lab account is an error.
+func withAccounts(o Options, accts []service.Account) (Options, error) {
+	if len(accts) == 0 {
+		return o, nil
+	}
+	users := o.Users
+	if users == nil {
+		users = DefaultUsers()
+	}
+	lab := map[string]bool{}
+	for _, u := range users {
+		lab[strings.ToLower(u.Name)] = true
+	}
+	out := append([]User(nil), users...)
+	for _, a := range accts {
+		if lab[strings.ToLower(a.User)] {
+			return o, fmt.Errorf("mailstore: learner %s: the lab already has a mail account %q; give the learner another id in the roster", a.Learner, strings.ToLower(a.User))
+		}
+		out = append(out, User{Name: a.User, Password: a.Secret})
+	}
+	o.Users = out
+	return o, nil
+}
+
+// instance is the running service: the open store. own names the lab's
+// own accounts, the ones Credentials lists (not the learners').
+type instance struct {
+	st  *Store
+	own map[string]bool
+}
 
 // Endpoints is empty: the store listens on nothing.
 func (in *instance) Endpoints() service.Endpoints { return nil }
@@ -58,6 +97,9 @@ func (in *instance) Reset(ctx context.Context) error { return in.st.Reset(ctx) }
 func (in *instance) Credentials() []service.Credential {
 	var out []service.Credential
 	for _, u := range in.st.Users() {
+		if in.own != nil && !in.own[u.Name] {
+			continue
+		}
 		out = append(out, service.Credential{Kind: "mail", User: u.Name, Secret: u.Password, Note: u.Name + "@" + in.st.Domain()})
 	}
 	return out

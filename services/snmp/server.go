@@ -36,12 +36,19 @@ type prepared struct {
 
 // Start listens on rt.Bind over UDP and serves until Shutdown.
 func (p *prepared) Start(ctx context.Context, rt service.Runtime) (service.Instance, error) {
+	users, err := withAccounts(p.o.Users, rt.Accounts)
+	if err != nil {
+		return nil, err
+	}
 	addr := rt.Addr("snmp")
 	pc, err := rt.ListenPacket(ctx, "udp", addr, service.PacketOptions{})
 	if err != nil {
 		return nil, &service.BindError{Service: "snmp", Listener: "snmp", Network: "udp", Addr: addr, Err: err}
 	}
 	s := newServer(p, rt.Events, rt.Log, time.Now)
+	if len(rt.Accounts) > 0 {
+		s.usm = newUSM(p.o.EngineID, users, s.a.start)
+	}
 	s.notifySocket = func() (net.PacketConn, error) {
 		return rt.ListenPacket(s.ctx, "udp", ":0", service.PacketOptions{})
 	}
@@ -63,6 +70,33 @@ func (p *prepared) Start(ctx context.Context, rt service.Runtime) (service.Insta
 		eps: service.Endpoints{rt.Endpoint("snmp", "snmp", "udp", pc.LocalAddr())}}
 	go in.serve()
 	return in, nil
+}
+
+// withAccounts adds a v3 user for each learner's own account (lab serve),
+// with SHA and AES and the account's secret as both passphrases, to the
+// lab file's users; a learner named like a lab user is an error.
+func withAccounts(users []user, accts []service.Account) ([]user, error) {
+	if len(accts) == 0 {
+		return users, nil
+	}
+	lab := map[string]bool{}
+	for _, u := range users {
+		lab[u.Name] = true
+	}
+	out := append([]user(nil), users...)
+	for _, a := range accts {
+		if lab[a.User] {
+			return nil, fmt.Errorf("snmp: learner %s: the lab already has an SNMPv3 user %q; give the learner another id in the roster", a.Learner, a.User)
+		}
+		if a.User == "" || len(a.User) > 32 {
+			return nil, fmt.Errorf("snmp: learner %s: an SNMPv3 user name has 1 to 32 characters; give the learner a shorter id in the roster", a.Learner)
+		}
+		if len(a.Secret) < 8 {
+			return nil, fmt.Errorf("snmp: learner %s: the passphrase is shorter than 8 characters", a.Learner)
+		}
+		out = append(out, user{Name: a.User, Auth: "SHA", AuthPass: a.Secret, Priv: "AES", PrivPass: a.Secret})
+	}
+	return out, nil
 }
 
 // server answers packets; it holds the agent and what sends notifications.
