@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os/exec"
+	"protolab/internal/explain"
 	"slices"
 	"strings"
 	"testing"
@@ -32,13 +33,13 @@ func runInput(t *testing.T, stdin, name string, args ...string) string {
 // explainUntil runs `lab explain --json` (with extra flags) until ok
 // accepts the explanation: the lab writes its journal a little after the
 // exchange.
-func (p *labProc) explainUntil(ok func(*Explanation) bool, extra ...string) *Explanation {
+func (p *labProc) explainUntil(ok func(*explain.Explanation) bool, extra ...string) *explain.Explanation {
 	p.t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	var last string
 	for {
 		out, stderr, code := labRun(p.t, append([]string{"explain", "--json", "--state", p.state}, extra...)...)
-		var ex Explanation
+		var ex explain.Explanation
 		if code == 0 && json.Unmarshal([]byte(out), &ex) == nil && ok(&ex) {
 			return &ex
 		}
@@ -51,7 +52,7 @@ func (p *labProc) explainUntil(ok func(*Explanation) bool, extra ...string) *Exp
 }
 
 // facts joins a layer's summary, facts, hidden parts and transcript.
-func facts(ex *Explanation, name string) string {
+func facts(ex *explain.Explanation, name string) string {
 	for _, l := range ex.Layers {
 		if l.TCPIP == name {
 			return l.Name + "\n" + l.Summary + "\n" + strings.Join(l.Facts, "\n") + "\n" + strings.Join(l.Hidden, "\n") + "\n" + l.Transcript
@@ -100,7 +101,7 @@ func TestTCPIPLabWithRealClients(t *testing.T) {
 		t.Fatalf("nc over TCP printed %q", out)
 	}
 	p.waitDone("tcp-echo")
-	ex := p.explainUntil(func(ex *Explanation) bool {
+	ex := p.explainUntil(func(ex *explain.Explanation) bool {
 		return ex.Service == "echo" && ex.Transport == "tcp" && strings.Contains(facts(ex, "transport"), "closed by")
 	})
 	if ex.Link != "loopback" || ex.Family != "ipv4" || ex.Server != net.JoinHostPort(host, port) || len(ex.Events) != 3 {
@@ -122,7 +123,7 @@ func TestTCPIPLabWithRealClients(t *testing.T) {
 		t.Fatalf("nc over UDP printed %q", out)
 	}
 	p.waitDone("udp-echo")
-	ex = p.explainUntil(func(ex *Explanation) bool { return ex.Transport == "udp" && ex.Service == "echo" })
+	ex = p.explainUntil(func(ex *explain.Explanation) bool { return ex.Transport == "udp" && ex.Service == "echo" })
 	wantAll(t, "UDP echo, transport", facts(ex, "transport"), "1 datagram(s) from this client port (payload: 5 bytes)", "no handshake")
 
 	// The scan: nc -z on each of the lab's TCP ports, the echo port last.
@@ -135,7 +136,7 @@ func TestTCPIPLabWithRealClients(t *testing.T) {
 		t.Fatalf("nc -z: %d of %d ports open:\n%s", n, len(ports), out)
 	}
 	p.waitDone("port-scan")
-	ex = p.explainUntil(func(ex *Explanation) bool {
+	ex = p.explainUntil(func(ex *explain.Explanation) bool {
 		return ex.Transport == "tcp" && strings.Contains(facts(ex, "application"), "no data")
 	}, "--service", "echo")
 	wantAll(t, "scan", facts(ex, "transport"), "0 bytes from the client, 0 bytes back")
@@ -145,13 +146,13 @@ func TestTCPIPLabWithRealClients(t *testing.T) {
 	if out := runTool(t, dig, args...); !strings.Contains(out, "192.0.2.80") {
 		t.Fatalf("dig: %s", out)
 	}
-	ex = p.explainUntil(func(ex *Explanation) bool { return ex.Service == "dns" && ex.Transport == "udp" })
+	ex = p.explainUntil(func(ex *explain.Explanation) bool { return ex.Service == "dns" && ex.Transport == "udp" })
 	udpApp := facts(ex, "application")
 	if out := runTool(t, dig, append(args, "+tcp")...); !strings.Contains(out, "192.0.2.80") {
 		t.Fatalf("dig +tcp: %s", out)
 	}
 	p.waitDone("same-app-two-transports")
-	ex = p.explainUntil(func(ex *Explanation) bool {
+	ex = p.explainUntil(func(ex *explain.Explanation) bool {
 		return ex.Service == "dns" && ex.Transport == "tcp" && strings.Contains(facts(ex, "transport"), "closed by")
 	})
 	wantAll(t, "DNS over UDP", udpApp, "DNS: dns.query qname=www.lab.test. qtype=A", "transport=udp")
@@ -263,7 +264,7 @@ func TestTCPIPLabInSandbox(t *testing.T) {
 	srv := sandbox.ServerIPv4
 	p.mustShell("printf 'hello veth\\n' | nc -N " + srv + " 7")
 	p.waitDone("tcp-echo")
-	ex := p.explainUntil(func(ex *Explanation) bool { return ex.Service == "echo" && ex.Transport == "tcp" })
+	ex := p.explainUntil(func(ex *explain.Explanation) bool { return ex.Service == "echo" && ex.Transport == "tcp" })
 	if ex.Link != "veth" || !strings.HasPrefix(ex.Client, sandbox.LearnerIPv4+":") || ex.Server != srv+":7" {
 		t.Errorf("in the lab network: link %s, client %s, server %s", ex.Link, ex.Client, ex.Server)
 	}
@@ -278,7 +279,7 @@ func TestTCPIPLabInSandbox(t *testing.T) {
 	p.waitDone("port-scan")
 	p.mustShell("dig @" + srv + " www.lab.test A +short && dig @" + srv + " +tcp www.lab.test A +short")
 	p.waitDone("same-app-two-transports")
-	ex = p.explainUntil(func(ex *Explanation) bool { return ex.Service == "dns" && ex.Transport == "tcp" })
+	ex = p.explainUntil(func(ex *explain.Explanation) bool { return ex.Service == "dns" && ex.Transport == "tcp" })
 	if ex.Link != "veth" {
 		t.Errorf("DNS over TCP in the lab network: link %s", ex.Link)
 	}

@@ -136,6 +136,3 @@ func recentCaughtUp(store *progress.Store, lab string, published uint64, started
 		time.Sleep(50 * time.Millisecond)
 	}
 }
-
-// Explanation is what lab explain --json prints.
-type Explanation = explain.Explanation

@@ -2,32 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"protolab/internal/explain"
 	"strings"
 	"testing"
-	"time"
 
-	"protolab/internal/event"
+	"protolab/internal/eventtest"
 	"protolab/internal/progress"
 	"protolab/internal/service"
 )
-
-// journal builds events a second apart, oldest first.
-func journal(evs ...event.Event) []event.Event {
-	t0 := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
-	for i := range evs {
-		evs[i].Seq = uint64(i + 1)
-		evs[i].Time = t0.Add(time.Duration(i) * time.Second)
-	}
-	return evs
-}
-
-func ev(svc, kind, client string, attrs ...string) event.Event {
-	e := event.Event{Service: svc, Kind: kind, Client: client, Attrs: map[string]string{}}
-	for i := 0; i+1 < len(attrs); i += 2 {
-		e.Attrs[attrs[i]] = attrs[i+1]
-	}
-	return e
-}
 
 // lab explain reads the journal of the state directory, running lab or
 // not; bad flags are usage errors.
@@ -46,11 +28,11 @@ func TestExplainCommand(t *testing.T) {
 	if _, stderr, code := labRun(t, "explain", "--state", state); code != 1 || !strings.Contains(stderr, "nothing to explain yet") {
 		t.Fatalf("empty journal: exit %d: %s", code, stderr)
 	}
-	evs := journal(
-		ev("echo", "udp.datagram", "127.0.0.1:5000", "server", "127.0.0.1:1007", "bytes", "5", "echoed", "true", "text", "ping", "transport", "udp"),
-		ev("dns", service.KindTCPAccept, "127.0.0.1:5001", "server", "127.0.0.1:1053"),
-		ev("dns", "dns.query", "127.0.0.1:5001", "qname", "www.lab.test.", "qtype", "A", "transport", "tcp"),
-		ev("dns", service.KindTCPClose, "127.0.0.1:5001", "server", "127.0.0.1:1053", "bytes_in", "55", "bytes_out", "71", "duration_ms", "2", "closed_by", "client"),
+	evs := eventtest.Journal(
+		eventtest.Make("echo", "udp.datagram", "127.0.0.1:5000", "server", "127.0.0.1:1007", "bytes", "5", "echoed", "true", "text", "ping", "transport", "udp"),
+		eventtest.Make("dns", service.KindTCPAccept, "127.0.0.1:5001", "server", "127.0.0.1:1053"),
+		eventtest.Make("dns", "dns.query", "127.0.0.1:5001", "qname", "www.lab.test.", "qtype", "A", "transport", "tcp"),
+		eventtest.Make("dns", service.KindTCPClose, "127.0.0.1:5001", "server", "127.0.0.1:1053", "bytes_in", "55", "bytes_out", "71", "duration_ms", "2", "closed_by", "client"),
 	)
 	if err := st.Append("tcpip", evs); err != nil {
 		t.Fatal(err)
@@ -65,7 +47,7 @@ func TestExplainCommand(t *testing.T) {
 		}
 	}
 	out, _, code = labRun(t, "explain", "--state", state, "--service", "echo", "--json", "--lang", "fr")
-	var ex Explanation
+	var ex explain.Explanation
 	if err := json.Unmarshal([]byte(out), &ex); code != 0 || err != nil {
 		t.Fatalf("--json (exit %d): %v\n%s", code, err, out)
 	}

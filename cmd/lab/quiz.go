@@ -113,7 +113,7 @@ func (c *cli) runQuiz(id string, opts *quizOptions) error {
 				if at, ok := done[t.ID]; ok {
 					qt.done, qt.at = true, at
 					if e, ok := tickingEvent(journal, t, at); ok {
-						qt.did = describe(e, lang)
+						qt.did = explain.Describe(e, lang)
 					}
 				}
 			}
@@ -381,7 +381,3 @@ func (c *cli) quizProgress(lab *labs.Lab) (map[string]time.Time, []event.Event) 
 func tickingEvent(journal []event.Event, t *labs.Task, at time.Time) (event.Event, bool) {
 	return explain.TickingEvent(journal, t.EventKinds(), at)
 }
-
-// describe says in a few words what the learner did, from the event that
-// ticked a task (see explain.Describe).
-func describe(e event.Event, lang string) string { return explain.Describe(e, lang) }

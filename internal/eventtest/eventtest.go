@@ -121,3 +121,24 @@ func (c *Collector) All() []event.Event {
 		}
 	}
 }
+
+// Make builds an event for a test journal: service, kind, client address
+// and attributes as name, value pairs.
+func Make(svc, kind, client string, attrs ...string) event.Event {
+	e := event.Event{Service: svc, Kind: kind, Client: client, Attrs: map[string]string{}}
+	for i := 0; i+1 < len(attrs); i += 2 {
+		e.Attrs[attrs[i]] = attrs[i+1]
+	}
+	return e
+}
+
+// Journal numbers events and dates them a second apart, oldest first, as
+// a lab's journal holds them.
+func Journal(evs ...event.Event) []event.Event {
+	t0 := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	for i := range evs {
+		evs[i].Seq = uint64(i + 1)
+		evs[i].Time = t0.Add(time.Duration(i) * time.Second)
+	}
+	return evs
+}

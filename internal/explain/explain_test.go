@@ -4,33 +4,15 @@ import (
 	"errors"
 	"strings"
 	"testing"
-	"time"
 	"unicode/utf8"
 
 	"protolab/internal/catalog"
 	"protolab/internal/event"
+	"protolab/internal/eventtest"
 	"protolab/internal/explain"
 	"protolab/internal/sandbox"
 	"protolab/internal/service"
 )
-
-// journal builds events a second apart, oldest first.
-func journal(evs ...event.Event) []event.Event {
-	t0 := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
-	for i := range evs {
-		evs[i].Seq = uint64(i + 1)
-		evs[i].Time = t0.Add(time.Duration(i) * time.Second)
-	}
-	return evs
-}
-
-func ev(svc, kind, client string, attrs ...string) event.Event {
-	e := event.Event{Service: svc, Kind: kind, Client: client, Attrs: map[string]string{}}
-	for i := 0; i+1 < len(attrs); i += 2 {
-		e.Attrs[attrs[i]] = attrs[i+1]
-	}
-	return e
-}
 
 func explainCtx(lang string) explain.Context {
 	x := explain.Context{Lab: "tcpip", Lang: lang}
@@ -60,10 +42,10 @@ func layer(t *testing.T, ex *explain.Explanation, name string) explain.Layer {
 func TestExplainLatest(t *testing.T) {
 	const nc, dig, scan = "127.0.0.1:40000", "127.0.0.1:40001", "127.0.0.1:40002"
 	echoConn := []event.Event{
-		ev("dns", "dns.query", dig, "qname", "www.lab.test.", "qtype", "A", "transport", "udp"),
-		ev("echo", service.KindTCPAccept, nc, "server", "127.0.0.1:1007", "port", "1007", "service", "echo", "family", "ipv4"),
-		ev("echo", "echo.tcp", nc, "server", "127.0.0.1:1007", "bytes", "6", "text", "hello", "transport", "tcp"),
-		ev("echo", service.KindTCPClose, nc, "server", "127.0.0.1:1007", "port", "1007", "bytes_in", "6", "bytes_out", "6",
+		eventtest.Make("dns", "dns.query", dig, "qname", "www.lab.test.", "qtype", "A", "transport", "udp"),
+		eventtest.Make("echo", service.KindTCPAccept, nc, "server", "127.0.0.1:1007", "port", "1007", "service", "echo", "family", "ipv4"),
+		eventtest.Make("echo", "echo.tcp", nc, "server", "127.0.0.1:1007", "bytes", "6", "text", "hello", "transport", "tcp"),
+		eventtest.Make("echo", service.KindTCPClose, nc, "server", "127.0.0.1:1007", "port", "1007", "bytes_in", "6", "bytes_out", "6",
 			"duration_ms", "1500", "closed_by", "client"),
 	}
 	echoConn[2].Transcript = "TCP 127.0.0.1:40000 → 127.0.0.1:1007, first data, 6 bytes\nC: \"hello\\n\"\nS: \"hello\\n\"\n"
@@ -101,62 +83,62 @@ func TestExplainLatest(t *testing.T) {
 		},
 		{
 			name: "a port scan: accept and close, no data",
-			evs: journal(
-				ev("smtp", service.KindTCPAccept, scan, "server", "127.0.0.1:2525"),
-				ev("smtp", service.KindTCPClose, scan, "server", "127.0.0.1:2525", "bytes_in", "0", "bytes_out", "0", "duration_ms", "0", "closed_by", "client"),
+			evs: eventtest.Journal(
+				eventtest.Make("smtp", service.KindTCPAccept, scan, "server", "127.0.0.1:2525"),
+				eventtest.Make("smtp", service.KindTCPClose, scan, "server", "127.0.0.1:2525", "bytes_in", "0", "bytes_out", "0", "duration_ms", "0", "closed_by", "client"),
 			),
 			transport: "tcp", family: "ipv4", link: "loopback", events: 2,
 			want: map[string][]string{"application": {"SMTP: no data, opened and closed as a port scan does", "without a byte"}},
 		},
 		{
 			name: "a connection still open",
-			evs: journal(
-				ev("echo", service.KindTCPClose, nc, "bytes_in", "1", "bytes_out", "1", "closed_by", "client"), // an earlier connection from the same port
-				ev("echo", service.KindTCPAccept, nc, "server", "127.0.0.1:1007"),
-				ev("echo", "echo.tcp", nc, "bytes", "3", "transport", "tcp"),
+			evs: eventtest.Journal(
+				eventtest.Make("echo", service.KindTCPClose, nc, "bytes_in", "1", "bytes_out", "1", "closed_by", "client"), // an earlier connection from the same port
+				eventtest.Make("echo", service.KindTCPAccept, nc, "server", "127.0.0.1:1007"),
+				eventtest.Make("echo", "echo.tcp", nc, "bytes", "3", "transport", "tcp"),
 			),
 			transport: "tcp", family: "ipv4", link: "loopback", events: 2,
 			want: map[string][]string{"transport": {"still open", "TCP 40000 → 1007, open"}},
 		},
 		{
 			name: "a session whose end is reported after the close",
-			evs: journal(
-				ev("pop3", service.KindTCPAccept, nc, "server", "127.0.0.1:1110"),
-				ev("pop3", "pop3.connect", nc),
-				ev("pop3", service.KindTCPClose, nc, "bytes_in", "6", "bytes_out", "40", "closed_by", "client"),
-				ev("pop3", "pop3.disconnect", nc),
+			evs: eventtest.Journal(
+				eventtest.Make("pop3", service.KindTCPAccept, nc, "server", "127.0.0.1:1110"),
+				eventtest.Make("pop3", "pop3.connect", nc),
+				eventtest.Make("pop3", service.KindTCPClose, nc, "bytes_in", "6", "bytes_out", "40", "closed_by", "client"),
+				eventtest.Make("pop3", "pop3.disconnect", nc),
 			),
 			transport: "tcp", family: "ipv4", link: "loopback", events: 4,
 			want: map[string][]string{"transport": {"SYN, SYN-ACK, ACK completed", "6 bytes from the client, 40 bytes back"}},
 		},
 		{
 			name: "a UDP echo session: three datagrams from one port",
-			evs: journal(
-				ev("echo", "udp.datagram", nc, "server", "127.0.0.1:1007", "bytes", "5", "echoed", "true", "transport", "udp"),
-				ev("echo", "udp.datagram", nc, "server", "127.0.0.1:1007", "bytes", "7", "echoed", "true", "transport", "udp"),
-				ev("dns", "dns.query", dig, "transport", "udp"),
-				ev("echo", "udp.datagram", nc, "server", "127.0.0.1:1007", "bytes", "2", "echoed", "true", "transport", "udp"),
+			evs: eventtest.Journal(
+				eventtest.Make("echo", "udp.datagram", nc, "server", "127.0.0.1:1007", "bytes", "5", "echoed", "true", "transport", "udp"),
+				eventtest.Make("echo", "udp.datagram", nc, "server", "127.0.0.1:1007", "bytes", "7", "echoed", "true", "transport", "udp"),
+				eventtest.Make("dns", "dns.query", dig, "transport", "udp"),
+				eventtest.Make("echo", "udp.datagram", nc, "server", "127.0.0.1:1007", "bytes", "2", "echoed", "true", "transport", "udp"),
 			),
 			transport: "udp", family: "ipv4", link: "loopback", events: 3,
 			want: map[string][]string{"transport": {"3 datagram(s) from this client port (payload: 5, 7, 2 bytes)", "UDP 40000 → 1007, 2 bytes"}},
 		},
 		{
 			name:      "DNS over TCP in a lab that does not watch connections",
-			evs:       journal(ev("dns", "dns.query", dig, "transport", "tcp", "qname", "lab.test.")),
+			evs:       eventtest.Journal(eventtest.Make("dns", "dns.query", dig, "transport", "tcp", "qname", "lab.test.")),
 			transport: "tcp", family: "ipv4", link: "loopback", events: 1,
 			want: map[string][]string{"transport": {"this lab does not record connections"}},
 		},
 		{
 			name:      "SMTP: a TCP-only service whose events do not say the transport",
-			evs:       journal(ev("smtp", "smtp.delivered", "[::1]:40000", "to", "bob@lab.test")),
+			evs:       eventtest.Journal(eventtest.Make("smtp", "smtp.delivered", "[::1]:40000", "to", "bob@lab.test")),
 			transport: "tcp", family: "ipv6", link: "loopback", events: 1,
 			want: map[string][]string{"internet": {"IPv6 ::1 → (not known)", "no longer running", "hop limit"}},
 		},
 		{
 			name: "the lab network: veth with the two MAC addresses",
-			evs: journal(
-				ev("echo", service.KindTCPAccept, "192.0.2.10:40000", "server", "192.0.2.1:7"),
-				ev("echo", "echo.tcp", "192.0.2.10:40000", "server", "192.0.2.1:7", "bytes", "3", "transport", "tcp"),
+			evs: eventtest.Journal(
+				eventtest.Make("echo", service.KindTCPAccept, "192.0.2.10:40000", "server", "192.0.2.1:7"),
+				eventtest.Make("echo", "echo.tcp", "192.0.2.10:40000", "server", "192.0.2.1:7", "bytes", "3", "transport", "tcp"),
 			),
 			ctx:       func(x *explain.Context) { x.Running, x.Sandboxed = true, true },
 			transport: "tcp", family: "ipv4", link: "veth", events: 2,
@@ -167,7 +149,7 @@ func TestExplainLatest(t *testing.T) {
 		},
 		{
 			name:      "a client on another network: the link is hidden",
-			evs:       journal(ev("echo", "udp.datagram", "198.51.100.7:5000", "server", "", "bytes", "1", "transport", "udp")),
+			evs:       eventtest.Journal(eventtest.Make("echo", "udp.datagram", "198.51.100.7:5000", "server", "", "bytes", "1", "transport", "udp")),
 			ctx:       func(x *explain.Context) { x.Running = true },
 			transport: "udp", family: "ipv4", link: "hidden", events: 1,
 			want: map[string][]string{
@@ -192,7 +174,7 @@ func TestExplainLatest(t *testing.T) {
 			if tt.ctx != nil {
 				tt.ctx(&x)
 			}
-			ex, ok := explain.Latest(journal(tt.evs...), x, tt.svc)
+			ex, ok := explain.Latest(eventtest.Journal(tt.evs...), x, tt.svc)
 			if !ok {
 				t.Fatal("nothing explained")
 			}
@@ -220,8 +202,8 @@ func TestExplainNothing(t *testing.T) {
 	x := explainCtx("en")
 	for _, evs := range [][]event.Event{
 		nil,
-		journal(event.Event{Service: "snmp", Kind: "snmp.notification-sent"}), // no client
-		journal(ev("dns", "dns.query", "127.0.0.1:1", "transport", "udp")),    // only another service
+		eventtest.Journal(event.Event{Service: "snmp", Kind: "snmp.notification-sent"}),          // no client
+		eventtest.Journal(eventtest.Make("dns", "dns.query", "127.0.0.1:1", "transport", "udp")), // only another service
 	} {
 		if ex, ok := explain.Latest(evs, x, "echo"); ok {
 			t.Errorf("explained %+v", ex)
@@ -237,9 +219,9 @@ func TestExplainNothing(t *testing.T) {
 func TestExplainDrawing(t *testing.T) {
 	for _, lang := range []string{"en", "fr"} {
 		x := explainCtx(lang)
-		ex, _ := explain.Latest(journal(
-			ev("echo", service.KindTCPAccept, "127.0.0.1:5", "server", "127.0.0.1:7"),
-			ev("echo", "echo.tcp", "127.0.0.1:5", "server", "127.0.0.1:7", "bytes", "1", "text", "x", "transport", "tcp"),
+		ex, _ := explain.Latest(eventtest.Journal(
+			eventtest.Make("echo", service.KindTCPAccept, "127.0.0.1:5", "server", "127.0.0.1:7"),
+			eventtest.Make("echo", "echo.tcp", "127.0.0.1:5", "server", "127.0.0.1:7", "bytes", "1", "text", "x", "transport", "tcp"),
 		), x, "")
 		lines := explain.Drawing(ex)
 		if len(lines) != 8 {
