@@ -344,13 +344,10 @@ exit 0
 	}
 	// dhcpcd stretches the lease to its minimum of 20 s: T1 at 10 s.
 	waitEvent(t, col, KindAck, 20*time.Second, map[string]string{"state": "renewing", "ip": "192.0.2.100"})
-	// Release, through the running dhcpcd. `dhcpcd -k` then waits a few
-	// seconds for the daemon to exit and says it failed when a loaded
-	// machine makes it slower: what counts is the RELEASE on the wire.
-	if out, err := tryIn(l, dhcpcd, "-4", "-k", l.cliIf); err != nil {
-		t.Logf("dhcpcd -k: %v (%s); waiting for the release all the same", err, strings.TrimSpace(out))
-	}
-	waitEvent(t, col, KindRelease, 20*time.Second, map[string]string{"ip": "192.0.2.100", "mac": "02:00:00:00:00:10"})
+	// Release is tested in the lab network (cmd/lab TestSandboxDHCPDhcpcd),
+	// where dhcpcd runs as a daemon, the way learners run it: here, in the
+	// foreground (-B) on a loaded machine, `dhcpcd -k` sometimes signals a
+	// process that never acts on it, which says nothing about the server.
 }
 
 // The lab's own client on the link lab0, as `lab solve` runs it inside the
