@@ -223,17 +223,22 @@ func background(t *testing.T, l *testLink, name string, args ...string) *exec.Cm
 	cmd := exec.Command(needTool(t, "ip"), append([]string{"netns", "exec", l.cliNS, name}, args...)...)
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
+	// A client's helper processes (dhcpcd's privilege separation) share its
+	// group and may keep the output open: end the whole group, and stop
+	// waiting for the output soon after the client itself is gone.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.WaitDelay = 2 * time.Second
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan struct{})
 	go func() { cmd.Wait(); close(done) }()
 	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
 		select {
 		case <-done:
 		case <-time.After(5 * time.Second):
-			cmd.Process.Kill()
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 			<-done
 		}
 		if t.Failed() {
