@@ -50,9 +50,6 @@ const (
 type Exercise struct {
 	Order    Order
 	Deadline time.Time // zero: none; ticks after it are recorded late and earn no points
-	Learner  string    // the learner the variables were drawn for
-	Vars     []Var     // in file order
-	Values   map[string]string
 }
 
 // Var is a per-learner variable of an exercise.
@@ -103,13 +100,13 @@ func LoadExercise(file, learner string, reg Registry) (*Lab, error) {
 	if _, err := os.Stat(abs); err != nil {
 		return nil, fmt.Errorf("cannot read the exercise file: %w", err)
 	}
-	return load(os.DirFS(filepath.Dir(abs)), filepath.Base(abs), file, newRefs(reg), loadOpts{exercise: true, learner: learner})
+	return load(os.DirFS(filepath.Dir(abs)), filepath.Base(abs), file, newRefs(reg, learner), loadOpts{exercise: true, learner: learner})
 }
 
 // ParseExercise reads an exercise from the bytes of its file for a learner
 // ("" : the local learner); data holds its other files.
 func ParseExercise(src []byte, data fs.FS, shown, learner string, reg Registry) (*Lab, error) {
-	return parse(src, data, shown, newRefs(reg), loadOpts{exercise: true, learner: learner})
+	return parse(src, data, shown, newRefs(reg, learner), loadOpts{exercise: true, learner: learner})
 }
 
 // Sequential reports whether the tasks must be done in order.
@@ -190,7 +187,7 @@ func (ld *loader) vars(lab *Lab, root *yaml.Node, fields map[string]yamlx.Field,
 	}
 	ld.values = values
 	ld.defined = defs
-	ld.learner = learner
+	lab.Vars, lab.Values, lab.Learner = defs, values, learner
 	ld.substitute(root, skip)
 }
 
@@ -364,7 +361,7 @@ func varNames(vs []Var) []string {
 func (ld *loader) exercise(lab *Lab, fields map[string]yamlx.Field, o loadOpts) {
 	is := o.exercise || ld.required
 	var keys []string
-	for _, k := range []string{"order", "deadline", "vars"} {
+	for _, k := range []string{"order", "deadline"} {
 		if _, ok := fields[k]; ok {
 			is = true
 			keys = append(keys, k+":")
@@ -389,7 +386,7 @@ func (ld *loader) exercise(lab *Lab, fields map[string]yamlx.Field, o loadOpts) 
 	if !is {
 		return
 	}
-	x := &Exercise{Order: OrderFree, Learner: ld.learner, Vars: ld.defined, Values: ld.values}
+	x := &Exercise{Order: OrderFree}
 	if f, ok := fields["order"]; ok {
 		s, err := yamlx.String(f.Value, "order")
 		switch {

@@ -60,15 +60,15 @@ func TestExerciseGood(t *testing.T) {
 		t.Fatal(err)
 	}
 	x := lab.Exercise
-	if x == nil || x.Order != OrderSequential || x.Learner != "alice" || !lab.Sequential() {
+	if x == nil || x.Order != OrderSequential || lab.Learner != "alice" || !lab.Sequential() {
 		t.Fatalf("exercise: %+v", x)
 	}
 	if want := time.Date(2030, 6, 30, 16, 0, 0, 0, time.UTC); !x.Deadline.Equal(want) {
 		t.Fatalf("deadline %v, want %v", x.Deadline, want)
 	}
-	word, code := x.Values["word"], x.Values["code"]
+	word, code := lab.Values["word"], lab.Values["code"]
 	if !strings.Contains("tournesol mimosa lavande", word) || word == "" || !regexp.MustCompile(`^[a-z]{4}-[0-9]{2}$`).MatchString(code) {
-		t.Fatalf("values: %v", x.Values)
+		t.Fatalf("values: %v", lab.Values)
 	}
 	// The values stand in titles, hints, checks, solve steps and lessons.
 	send, _ := lab.Task("send-word")
@@ -128,8 +128,8 @@ func TestExerciseGood(t *testing.T) {
 
 	// The same learner draws the same values; other learners draw others.
 	again, err := ParseExercise([]byte(exercise), fstest.MapFS{}, "ex.yaml", "alice", reg)
-	if err != nil || again.Exercise.Values["word"] != word || again.Exercise.Values["code"] != code {
-		t.Fatalf("alice drew other values the second time: %v, %v", again.Exercise.Values, err)
+	if err != nil || again.Values["word"] != word || again.Values["code"] != code {
+		t.Fatalf("alice drew other values the second time: %v, %v", again.Values, err)
 	}
 	codes := map[string]bool{}
 	for _, l := range []string{"bob", "carol", "dave", "erin", "frank", "grace"} {
@@ -137,7 +137,7 @@ func TestExerciseGood(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		codes[o.Exercise.Values["code"]] = true
+		codes[o.Values["code"]] = true
 	}
 	if len(codes) < 4 {
 		t.Fatalf("six learners drew only %d codes: %v", len(codes), codes)
@@ -339,11 +339,11 @@ func FuzzParseExercise(f *testing.F) {
 			}
 			return
 		}
-		if lab.Exercise == nil || lab.Exercise.Learner != learner || len(lab.Tasks) == 0 {
+		if lab.Exercise == nil || lab.Learner != learner || len(lab.Tasks) == 0 {
 			t.Fatalf("accepted %+v", lab.Exercise)
 		}
-		for _, v := range lab.Exercise.Vars {
-			if lab.Exercise.Values[v.Name] == "" {
+		for _, v := range lab.Vars {
+			if lab.Values[v.Name] == "" {
 				t.Fatalf("variable %s has no value", v.Name)
 			}
 		}

@@ -70,9 +70,17 @@ type Lab struct {
 	Lessons  map[string]*lesson.Doc // by language
 	Data     fs.FS                  // the lab's directory
 	// Exercise is set when the lab is an exercise: a lab file with one of
-	// the keys exercise:, order:, deadline:, vars: or a task's required:,
+	// the keys exercise:, order:, deadline: or a task's required:,
 	// or one loaded with LoadExercise (lab start --exercise).
 	Exercise *Exercise
+	// Vars are the lab's per-learner variables (vars:), in file order, and
+	// Values their values for Learner, the learner they were drawn for.
+	// {var.NAME} stands for its value in every text of the lab file, in
+	// its lessons and in the data files its services read (a zone file, a
+	// MIB): each learner's servers may hold their own secret.
+	Vars    []Var
+	Values  map[string]string
+	Learner string
 }
 
 // Service is one server the lab runs, with its options loaded.
@@ -225,9 +233,16 @@ func labIDs(fsys fs.FS) []string {
 	return ids
 }
 
-// LoadBuiltin loads a built-in lab by id.
+// LoadBuiltin loads a built-in lab by id, with the local learner's values
+// of its variables (LocalLearner).
 func LoadBuiltin(id string, reg Registry) (*Lab, error) {
-	return newRefs(reg).builtin(id)
+	return newRefs(reg, "").builtin(id)
+}
+
+// LoadBuiltinFor loads a built-in lab by id with a learner's values of its
+// variables ("" : the local learner's), and of those of the labs it uses.
+func LoadBuiltinFor(id, learner string, reg Registry) (*Lab, error) {
+	return newRefs(reg, learner).builtin(id)
 }
 
 // LoadFile loads a lab from a file on disk; the files it names (lessons,
@@ -240,7 +255,7 @@ func LoadFile(file string, reg Registry) (*Lab, error) {
 	if _, err := os.Stat(abs); err != nil {
 		return nil, fmt.Errorf("cannot read the lab file: %w", err)
 	}
-	return load(os.DirFS(filepath.Dir(abs)), filepath.Base(abs), file, newRefs(reg), loadOpts{})
+	return load(os.DirFS(filepath.Dir(abs)), filepath.Base(abs), file, newRefs(reg, ""), loadOpts{})
 }
 
 // maxLabFile bounds a lab file's size.
@@ -249,7 +264,7 @@ const maxLabFile = 1 << 20
 // Load reads the lab file name in fsys (its directory holds the lab's
 // other files). shown is the file's name in error messages.
 func Load(fsys fs.FS, name, shown string, reg Registry) (*Lab, error) {
-	return load(fsys, name, shown, newRefs(reg), loadOpts{})
+	return load(fsys, name, shown, newRefs(reg, ""), loadOpts{})
 }
 
 // loadOpts say how to read a lab file.
@@ -291,7 +306,6 @@ type loader struct {
 	// they are read).
 	values  map[string]string
 	defined []Var  // the exercise's variables
-	learner string // the learner they were drawn for
 	// required is set when a task says required: (an exercise key).
 	required bool
 }
@@ -324,7 +338,7 @@ func (ld *loader) errf(line int, format string, args ...any) {
 // Parse reads a lab from the bytes of its file; data holds the lab's other
 // files. The file may use services and tasks of the built-in labs ("use:").
 func Parse(src []byte, data fs.FS, shown string, reg Registry) (*Lab, error) {
-	return parse(src, data, shown, newRefs(reg), loadOpts{})
+	return parse(src, data, shown, newRefs(reg, ""), loadOpts{})
 }
 
 func parse(src []byte, data fs.FS, shown string, r *refs, o loadOpts) (*Lab, error) {
@@ -448,7 +462,7 @@ func (ld *loader) services(lab *Lab, n *yaml.Node) {
 			// file is checked.
 			svc.From, svc.Prepared = ld.useService(name, opts, use)
 		} else {
-			prep, err := spec.Load(opts, ld.data)
+			prep, err := spec.Load(opts, ld.serviceData())
 			if err != nil {
 				n := len(ld.errs)
 				ld.add(err)
@@ -1060,10 +1074,11 @@ type refs struct {
 	loaded  map[string]*Lab
 	failed  map[string]error
 	loading []string // the built-in labs being loaded, outermost first
+	learner string   // whose values of the labs' variables are drawn ("" : the local learner)
 }
 
-func newRefs(reg Registry) *refs {
-	return &refs{reg: reg, fsys: builtin, loaded: map[string]*Lab{}, failed: map[string]error{}}
+func newRefs(reg Registry, learner string) *refs {
+	return &refs{reg: reg, fsys: builtin, loaded: map[string]*Lab{}, failed: map[string]error{}, learner: learner}
 }
 
 // builtin loads the built-in lab id.
@@ -1085,7 +1100,7 @@ func (r *refs) builtin(id string) (*Lab, error) {
 		return nil, err
 	}
 	r.loading = append(r.loading, id)
-	l, err := load(sub, "lab.yaml", "labs/"+id+"/lab.yaml", r, loadOpts{builtin: true})
+	l, err := load(sub, "lab.yaml", "labs/"+id+"/lab.yaml", r, loadOpts{builtin: true, learner: r.learner})
 	r.loading = r.loading[:len(r.loading)-1]
 	if err != nil {
 		r.failed[id] = err

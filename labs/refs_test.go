@@ -198,7 +198,7 @@ func TestUseCircleAndBrokenLab(t *testing.T) {
 	one := "id: a\ntitle: A\nservices:\n  dns: {use: b}\ntasks:\n  - {id: x, title: X, check: {event: dns.query}}\n"
 	two := "id: b\ntitle: B\nservices:\n  dns: {}\ntasks:\n  - use: a/x\n"
 	broken := "id: c\ntitle: C\nservices:\n  dns: {zonez: []}\ntasks:\n  - {id: y, title: Y, check: {event: dns.query}}\n"
-	r := newRefs(reg{})
+	r := newRefs(reg{}, "")
 	r.fsys = fstest.MapFS{
 		"a/lab.yaml": {Data: []byte(one)},
 		"b/lab.yaml": {Data: []byte(two)},

@@ -66,7 +66,7 @@ func (c *cli) printExercise(lab *labs.Lab, lang string) {
 	if x == nil {
 		return
 	}
-	parts := []string{tr(lang, "learner ", "apprenant ") + x.Learner}
+	parts := []string{tr(lang, "learner ", "apprenant ") + lab.Learner}
 	if lab.Sequential() {
 		parts = append(parts, tr(lang, "tasks in order", "tâches dans l'ordre"))
 	}
@@ -152,14 +152,14 @@ func (c *cli) runExerciseCheck(file string, opts *exerciseCheckOptions) error {
 		}
 	}
 	fmt.Fprintf(w, "  services:  %s\n", strings.Join(svcs, ", "))
-	if len(x.Vars) == 0 {
+	if len(lab.Vars) == 0 {
 		fmt.Fprintln(w, "  variables: none")
 	} else {
 		var vals []string
-		for _, v := range x.Vars {
-			vals = append(vals, v.Name+"="+x.Values[v.Name])
+		for _, v := range lab.Vars {
+			vals = append(vals, v.Name+"="+lab.Values[v.Name])
 		}
-		fmt.Fprintf(w, "  variables: %s (for learner %s; each learner draws their own)\n", strings.Join(vals, ", "), x.Learner)
+		fmt.Fprintf(w, "  variables: %s (for learner %s; each learner draws their own)\n", strings.Join(vals, ", "), lab.Learner)
 	}
 	var langs []string
 	for _, l := range labs.Langs {

@@ -169,7 +169,7 @@ func (c *cli) runReport(opts *reportOptions) error {
 			name = local
 		}
 		ll := lab
-		if lab.Exercise != nil && len(lab.Exercise.Vars) > 0 && name != local {
+		if len(lab.Vars) > 0 && name != local {
 			// Titles hold the learner's own values.
 			if ll, err = load(name); err != nil {
 				return err
@@ -224,7 +224,7 @@ func (c *cli) reportLab(opts *reportOptions, store *progress.Store, dir string) 
 	}
 	return func(l string) (*labs.Lab, error) {
 		lab, err := c.loadLab("", lastFile)
-		if err != nil || lab.Exercise == nil || len(lab.Exercise.Vars) == 0 {
+		if err != nil || lab.Exercise == nil || len(lab.Vars) == 0 {
 			return lab, err
 		}
 		return c.loadExerciseFor(lastFile, l)

@@ -110,8 +110,14 @@ func (c *cli) runServe(ctx context.Context, opts *serveOptions) error {
 			return err
 		}
 		class.Variant = func(learner string) (*labs.Lab, error) { return c.loadExerciseFor(opts.exercise, learner) }
-	} else if lab, err = c.loadLab(opts.lab, ""); err != nil {
-		return err
+	} else {
+		if lab, err = c.loadLab(opts.lab, ""); err != nil {
+			return err
+		}
+		// Each learner's servers hold the learner's own values of the
+		// lab's variables (the secret TXT record, the weak community).
+		id := lab.ID
+		class.Variant = func(learner string) (*labs.Lab, error) { return labs.LoadBuiltinFor(id, learner, c.reg) }
 	}
 	overrides, err := checkServerFlags(lab, opts.ports, opts.keep, opts.port, opts.bind, opts.web)
 	if err != nil {

@@ -30,9 +30,11 @@ import (
 type ClassOptions struct {
 	Class    string // the class's name, for the dashboard
 	Learners []Learner
-	// Variant loads a learner's own lab: an exercise with the learner's
-	// variables. Nil: every learner gets Options.Lab. The services are
-	// shared, so only what the checks expect may differ between learners.
+	// Variant loads a learner's own lab: the lab or exercise with the
+	// learner's values of its variables. Nil: every learner gets
+	// Options.Lab. The services run once, for the whole class; those whose
+	// data holds variables answer each learner from the learner's own lab
+	// (service.Runtime.Variants).
 	Variant func(learner string) (*labs.Lab, error)
 	// Token guards the instructor's dashboard; empty: a random one.
 	Token string
@@ -181,6 +183,24 @@ func (c *Class) reservations() []service.Reservation {
 			host = ln.ID
 		}
 		out = append(out, service.Reservation{MAC: strings.ToLower(ln.MAC), IP: ln.Address.Unmap(), Host: host, Learner: ln.ID})
+	}
+	return out
+}
+
+// variants are each learner's own instance of the service name, prepared
+// with the learner's values of the lab's variables; nil when the learners
+// all run the class's lab.
+func (c *Class) variants(name string) map[string]service.Prepared {
+	if c.opts.Variant == nil {
+		return nil
+	}
+	out := make(map[string]service.Prepared, len(c.learners))
+	for _, m := range c.learners {
+		for _, s := range m.lab.Services {
+			if s.Name == name {
+				out[m.learner] = s.Prepared
+			}
+		}
 	}
 	return out
 }

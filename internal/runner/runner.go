@@ -216,6 +216,9 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 		if l.class != nil {
 			rt.Reservations = l.class.reservations()
 			rt.Accounts = l.class.accounts()
+			if rt.Variants = l.class.variants(s.Name); rt.Variants != nil {
+				rt.Who = l.class.LearnerAt
+			}
 		}
 		if l.network != nil {
 			rt.Net, rt.Advertise, rt.Interface, rt.Learner = l.network.Net(), l.network.Advertise(), l.network.Interface(), l.network.Learner()

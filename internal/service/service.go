@@ -90,12 +90,11 @@ type Prepared interface {
 
 // Runtime is what the runner gives a starting service.
 type Runtime struct {
-	Bind   string            // IP address to listen on, e.g. "127.0.0.1"
-	Ports  map[string]int    // listener name -> port; 0 picks a free one
-	Events event.Publisher   // never blocks
-	Log    *slog.Logger      //
-	State  string            // the lab's state directory, for services that keep data
-	Vars   map[string]string // lab variables (later: per-learner values)
+	Bind   string          // IP address to listen on, e.g. "127.0.0.1"
+	Ports  map[string]int  // listener name -> port; 0 picks a free one
+	Events event.Publisher // never blocks
+	Log    *slog.Logger    //
+	State  string          // the lab's state directory, for services that keep data
 	// Shared holds what services of one running lab share, such as the
 	// mail store that smtp, pop3 and imap all use. A service puts it there
 	// when it starts; those that require it (Spec.Requires) find it there.
@@ -128,6 +127,14 @@ type Runtime struct {
 	// the SNMP agent a v3 user, beside the lab file's own accounts. Nil
 	// outside a class.
 	Accounts []Account
+	// Variants are the service as each learner of a class has it, by the
+	// learner's id: the lab loaded with that learner's values of its
+	// variables (their own secret TXT record, their own weak community).
+	// A service whose data holds variables answers a client with the
+	// variant of the learner Who names at the client's address, else with
+	// its own. Nil outside a class, or when the lab has no variables.
+	Variants map[string]Prepared
+	Who      func(netip.Addr) string
 }
 
 // Account is a learner's own account: the user name and the secret the

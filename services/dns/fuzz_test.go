@@ -2,9 +2,9 @@ package dns
 
 import (
 	"bytes"
+	"io/fs"
 	"log/slog"
 	"net"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -142,7 +142,7 @@ func FuzzHandler(f *testing.F) {
 // every name asked every type.
 func FuzzZone(f *testing.F) {
 	for _, name := range []string{"lab.test.zone", "2.0.192.in-addr.arpa.zone", "0.0.0.0.9.8.0.0.8.b.d.0.1.0.0.2.ip6.arpa.zone"} {
-		text, err := os.ReadFile("../../labs/dns/zones/" + name)
+		text, err := fs.ReadFile(labDir(f), "zones/"+name)
 		if err != nil {
 			f.Fatal(err)
 		}

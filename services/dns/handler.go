@@ -2,6 +2,8 @@ package dns
 
 import (
 	"log/slog"
+	"net"
+	"net/netip"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -20,6 +22,8 @@ const ednsSize = 1232
 // server starts and only read afterwards.
 type handler struct {
 	ix            *index
+	variants      map[string]*index       // each learner's own zones, in a class (Runtime.Variants)
+	who           func(netip.Addr) string // the learner at a client's address
 	allowTransfer bool
 	transport     string // "udp" or "tcp"
 	events        event.Publisher
@@ -76,7 +80,7 @@ func (h *handler) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
 			m.Rcode = dns.RcodeFormatError // meta types are not questions
 		default:
 			var res *result
-			res, cache = h.ix.lookup(qname, q.Qtype)
+			res, cache = h.index(w).lookup(qname, q.Qtype)
 			rp.res = res
 			m.Rcode = res.rcode
 			m.Authoritative = res.aa
@@ -89,6 +93,25 @@ func (h *handler) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
 		rp.addOPT(opt)
 	}
 	h.finish(w, r, rp, qname, opt, cache, "")
+}
+
+// index is the zone data of the client's learner: in a class whose zones
+// hold variables, the learner's own; else the lab's.
+func (h *handler) index(w dns.ResponseWriter) *index {
+	if h.who == nil {
+		return h.ix
+	}
+	var ip netip.Addr
+	switch a := w.RemoteAddr().(type) {
+	case *net.UDPAddr:
+		ip = a.AddrPort().Addr()
+	case *net.TCPAddr:
+		ip = a.AddrPort().Addr()
+	}
+	if ix, ok := h.variants[h.who(ip.Unmap())]; ok {
+		return ix
+	}
+	return h.ix
 }
 
 // reply is a reply and its OPT record in one allocation. It is also the
@@ -224,12 +247,13 @@ func setOPT(o, q *dns.OPT) {
 func (h *handler) transfer(w dns.ResponseWriter, rp *reply, r *dns.Msg, qname string, opt *dns.OPT) {
 	m := &rp.msg
 	q := &r.Question[0]
-	z := h.ix.zones[qname]
+	ix := h.index(w)
+	z := ix.zones[qname]
 	status := "failed"
 	switch {
 	case !h.allowTransfer:
 		m.Rcode = dns.RcodeRefused
-	case z == nil && h.ix.inZone(qname):
+	case z == nil && ix.inZone(qname):
 		m.Rcode = dns.RcodeNotAuth // a name inside a zone, not a zone
 	case z == nil:
 		m.Rcode = dns.RcodeRefused

@@ -1,11 +1,15 @@
 package dns
 
 import (
+	"bytes"
 	"context"
+	"io/fs"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/miekg/dns"
@@ -34,7 +38,7 @@ func yamlNode(t testing.TB, text string) *yaml.Node {
 // loadLab loads the built-in lab zones with extra options appended.
 func loadLab(t testing.TB, extra string) *prepared {
 	t.Helper()
-	p, err := Spec.Load(yamlNode(t, labOptions+"\n"+extra), os.DirFS("../../labs/dns"))
+	p, err := Spec.Load(yamlNode(t, labOptions+"\n"+extra), labDir(t))
 	if err != nil {
 		t.Fatalf("load: %v", err)
 	}
@@ -57,8 +61,15 @@ type server struct {
 
 func startServer(t testing.TB, p service.Prepared) *server {
 	t.Helper()
+	return startServerWith(t, p, service.Runtime{})
+}
+
+// startServerWith starts p on 127.0.0.1 with rt's other fields.
+func startServerWith(t testing.TB, p service.Prepared, rt service.Runtime) *server {
+	t.Helper()
 	col := newCollector()
-	inst, err := p.Start(context.Background(), service.Runtime{Bind: "127.0.0.1", Ports: map[string]int{}, Events: col})
+	rt.Bind, rt.Ports, rt.Events = "127.0.0.1", map[string]int{}, col
+	inst, err := p.Start(context.Background(), rt)
 	if err != nil {
 		t.Fatalf("start: %v", err)
 	}
@@ -134,4 +145,36 @@ func sendRaw(t testing.TB, addr string, b []byte) net.Addr {
 		t.Fatal(err)
 	}
 	return c.LocalAddr()
+}
+
+// labSecret is the flag a learner finds in the built-in zone: the lab draws
+// one per learner ({var.secret} in the zone file).
+const labSecret = "tournesol"
+
+// labDir is the built-in lab's directory as the lab's loader gives it to
+// the service: the zone files with a learner's flag in place.
+func labDir(t testing.TB) fs.FS {
+	t.Helper()
+	return labDirWith(t, labSecret)
+}
+
+// labDirWith is labDir with another learner's flag.
+func labDirWith(t testing.TB, secret string) fs.FS {
+	t.Helper()
+	files := fstest.MapFS{}
+	err := fs.WalkDir(os.DirFS("../../labs/dns"), ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(filepath.Join("../../labs/dns", name))
+		if err != nil {
+			return err
+		}
+		files[name] = &fstest.MapFile{Data: bytes.ReplaceAll(b, []byte("{var.secret}"), []byte(secret)), Mode: 0o644}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
 }

@@ -61,8 +61,17 @@ func (p *prepared) Start(ctx context.Context, rt service.Runtime) (service.Insta
 		return nil, err
 	}
 	bad := newMalformed(pub)
+	var variants map[string]*index
+	if rt.Who != nil {
+		variants = make(map[string]*index, len(rt.Variants))
+		for learner, v := range rt.Variants {
+			if vp, ok := v.(*prepared); ok {
+				variants[learner] = vp.ix
+			}
+		}
+	}
 	newHandler := func(transport string) *handler {
-		return &handler{ix: p.ix, allowTransfer: p.allowTransfer, transport: transport, events: pub, bad: bad, log: log}
+		return &handler{ix: p.ix, variants: variants, who: rt.Who, allowTransfer: p.allowTransfer, transport: transport, events: pub, bad: bad, log: log}
 	}
 	started := make(chan struct{}, 2)
 	notify := func() { started <- struct{}{} }

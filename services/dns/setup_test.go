@@ -274,7 +274,7 @@ func TestREADMEExamples(t *testing.T) {
 		t.Fatal(err)
 	}
 	opts := lab.Services["dns"]
-	p, err := Spec.Load(&opts, os.DirFS("../../labs/dns"))
+	p, err := Spec.Load(&opts, labDir(t))
 	if err != nil {
 		t.Fatalf("README lab: %v", err)
 	}
@@ -293,7 +293,7 @@ func TestREADMEExamples(t *testing.T) {
 	}
 
 	// The brief form, with bare file names, loads too.
-	if _, err := Spec.Load(yamlNode(t, "zones: [lab.test.zone, 2.0.192.in-addr.arpa.zone, 0.0.0.0.9.8.0.0.8.b.d.0.1.0.0.2.ip6.arpa.zone]\nallow_transfer: true"), os.DirFS("../../labs/dns")); err != nil {
+	if _, err := Spec.Load(yamlNode(t, "zones: [lab.test.zone, 2.0.192.in-addr.arpa.zone, 0.0.0.0.9.8.0.0.8.b.d.0.1.0.0.2.ip6.arpa.zone]\nallow_transfer: true"), labDir(t)); err != nil {
 		t.Errorf("bare names: %v", err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -46,6 +47,7 @@ func (p *prepared) Start(ctx context.Context, rt service.Runtime) (service.Insta
 		return nil, &service.BindError{Service: "snmp", Listener: "snmp", Network: "udp", Addr: addr, Err: err}
 	}
 	s := newServer(p, rt.Events, rt.Log, time.Now)
+	s.withVariants(rt.Variants, rt.Who)
 	if len(rt.Accounts) > 0 {
 		s.usm = newUSM(p.o.EngineID, users, s.a.start)
 	}
@@ -109,6 +111,11 @@ type server struct {
 	a            *agent
 	o            options
 	comms        map[string]access
+	// learnerComms are each learner's own communities in a class whose
+	// lab draws them per learner (Runtime.Variants); who names the
+	// learner at a client's address.
+	learnerComms map[string]map[string]access
+	who          func(netip.Addr) string
 	events       event.Publisher
 	log          *slog.Logger
 	usm          *usm
@@ -126,14 +133,51 @@ func newServer(p *prepared, pub event.Publisher, log *slog.Logger, now func() ti
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &server{a: newAgent(p.m, now), o: p.o, comms: map[string]access{}, events: pub, log: log,
+	s := &server{a: newAgent(p.m, now), o: p.o, comms: communities(p.o), events: pub, log: log,
 		target: p.o.TrapTarget, notifySocket: func() (net.PacketConn, error) { return net.ListenPacket("udp", ":0") }}
-	for _, c := range p.o.Communities {
-		s.comms[c.Name] = c.Access
-	}
 	s.usm = newUSM(p.o.EngineID, p.o.Users, s.a.start)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	return s
+}
+
+// communities maps a lab's communities to what they may do.
+func communities(o options) map[string]access {
+	out := make(map[string]access, len(o.Communities))
+	for _, c := range o.Communities {
+		out[c.Name] = c.Access
+	}
+	return out
+}
+
+// withVariants makes the server answer each learner of a class with the
+// communities of the learner's own lab (rt.Variants).
+func (s *server) withVariants(variants map[string]service.Prepared, who func(netip.Addr) string) {
+	if who == nil {
+		return
+	}
+	s.who = who
+	s.learnerComms = make(map[string]map[string]access, len(variants))
+	for learner, v := range variants {
+		if vp, ok := v.(*prepared); ok {
+			s.learnerComms[learner] = communities(vp.o)
+		}
+	}
+}
+
+// communitiesFor are the communities a client may use: its learner's own
+// in a class whose lab draws them per learner, else the lab's.
+func (s *server) communitiesFor(client string) map[string]access {
+	if s.who == nil {
+		return s.comms
+	}
+	ap, err := netip.ParseAddrPort(client)
+	if err != nil {
+		return s.comms
+	}
+	if c, ok := s.learnerComms[s.who(ap.Addr().Unmap())]; ok {
+		return c
+	}
+	return s.comms
 }
 
 // instance is a running agent.
@@ -272,7 +316,7 @@ func (s *server) handlePacketUnguarded(raw []byte, client string) []byte {
 	if pkt.Version == gosnmp.Version1 {
 		r.version = "1"
 	}
-	acc, ok := s.comms[pkt.Community]
+	acc, ok := s.communitiesFor(client)[pkt.Community]
 	if !ok {
 		s.a.count(cInBadCommunityNames)
 		s.a.count(cAuthFailures)
