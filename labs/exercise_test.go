@@ -210,7 +210,7 @@ func TestExerciseErrors(t *testing.T) {
 		{"empty pattern value", swap(`"[a-z]{4}-[0-9]{2}"`, `"[a-z]*"`), `ex.yaml:7: vars: code: pattern "[a-z]*" can draw an empty value`},
 		{"huge pattern", swap(`"[a-z]{4}-[0-9]{2}"`, `"[a-z]{30}[0-9]{30}x+"`), `ex.yaml:7: vars: code: pattern "[a-z]{30}[0-9]{30}x+": it draws values longer than 64 characters`},
 		{"the id of a built-in lab", swap("id: my-ex", "id: dns"), `ex.yaml:1: id "dns" is the id of a built-in lab`},
-		{"exercise: false with exercise keys", "exercise: false\n" + exercise, `ex.yaml:1: exercise: false, but the file has order:, deadline:, vars:, required:`},
+		{"exercise: false with exercise keys", "exercise: false\n" + exercise, `ex.yaml:1: exercise: false, but the file has order:, deadline:, required:`},
 		{"exercise: not a boolean", "exercise: yes please\n" + exercise, `ex.yaml:1: exercise must be true or false`},
 	}
 	for _, tt := range tests {

@@ -9,8 +9,10 @@ set -u
 set -o pipefail
 
 what=${1:-test}
-# command:package pairs
-test_tools="dig:bind9-dnsutils host:bind9-dnsutils nslookup:bind9-dnsutils kdig:knot-dnsutils swaks:swaks curl:curl nc:netcat-openbsd python3:python3 snmpget:snmp snmptrapd:snmptrapd onesixtyone:onesixtyone snmpd:snmpd telnet:telnet udhcpc:udhcpc dhclient:isc-dhcp-client dhcpcd:dhcpcd-base chromium:chromium"
+# command:package pairs. docker-compose only validates the classroom's
+# compose file: its `config` needs no Docker engine (the docker.io it
+# recommends is not installed).
+test_tools="dig:bind9-dnsutils host:bind9-dnsutils nslookup:bind9-dnsutils kdig:knot-dnsutils swaks:swaks curl:curl nc:netcat-openbsd python3:python3 snmpget:snmp snmptrapd:snmptrapd onesixtyone:onesixtyone snmpd:snmpd telnet:telnet udhcpc:udhcpc dhclient:isc-dhcp-client dhcpcd:dhcpcd-base chromium:chromium docker-compose:docker-compose"
 bench_tools="dnsperf:dnsperf dnsmasq:dnsmasq-base smtp-source:postfix smtp-sink:postfix snmpbulkwalk:snmp snmpd:snmpd perfdhcp:kea-admin"
 case "$what" in
   test)  tools=$test_tools ;;

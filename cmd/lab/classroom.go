@@ -58,17 +58,19 @@ func (c *cli) classroomComposeCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "compose --learners N | --roster FILE",
 		Short: "Write a Docker Compose file and a roster for a class",
-		Long: `Write DIR/compose.yaml and DIR/roster.yaml for a class of N learners: the lab
-server and one container per learner (Debian with dig, swaks, curl, snmpget,
-udhcpc, nc, telnet...) on a lab network of their own, 192.0.2.0/24 by default.
+		Long: `Write DIR/compose.yaml, DIR/.env (the compose project's name, protolab-CLASS)
+and DIR/roster.yaml for a class of N learners: the lab server and one container
+per learner (Debian with dig, swaks, curl, snmpget, udhcpc, nc, telnet...) on a
+lab network of their own, 192.0.2.0/24 by default.
 The lab server is the network's first address on the standard ports (DNS 53,
 DHCP 67, SMTP 25...), the learners have fixed MAC addresses (02:00:00:00:01:NN)
 and addresses from .101, and the dashboard is published on this machine's
 127.0.0.1:8080 only.
 
 With --roster FILE the class is the roster's (each learner needs a mac and an
-address there) and only compose.yaml is written, mounting that roster.
-Existing files are kept unless --force is given.`,
+address there) and only compose.yaml, mounting that roster, and .env are
+written. Existing files are kept unless --force is given. The files suit
+Docker Compose v2 (docker compose) as well as docker-compose 1.29.`,
 		Example: `  lab classroom compose --learners 12 --out classroom --source .
   lab classroom compose --learners 3 --lab dns --out dns-class
   lab classroom compose --roster class/roster.yaml --out class --exercise my-lab.yaml`,
@@ -78,7 +80,7 @@ Existing files are kept unless --force is given.`,
 	f := cmd.Flags()
 	f.IntVar(&opts.learners, "learners", 0, fmt.Sprintf("how many learners (1 to %d)", maxClassLearners))
 	f.StringVar(&opts.roster, "roster", "", "take the learners from this roster instead of --learners")
-	f.StringVar(&opts.out, "out", "classroom", "directory to write compose.yaml and roster.yaml into")
+	f.StringVar(&opts.out, "out", "classroom", "directory to write compose.yaml, .env and roster.yaml into")
 	f.StringVar(&opts.lab, "lab", "", "the built-in lab the class works on (default course)")
 	f.StringVar(&opts.exercise, "exercise", "", "the class works on this exercise (or lab) file instead; its directory is mounted in the server")
 	f.StringVar(&opts.subnet, "subnet", defaultClassSubnet, "the lab network, IPv4")
@@ -117,7 +119,7 @@ func (c *cli) runClassroomCompose(opts *classroomComposeOptions) error {
 	if err != nil {
 		return err
 	}
-	files := []outFile{{"compose.yaml", composeFile(plan)}}
+	files := []outFile{{"compose.yaml", composeFile(plan)}, {".env", envFile(plan)}}
 	if opts.roster == "" {
 		files = append(files, outFile{"roster.yaml", rosterFile(plan.roster)})
 	}
@@ -143,6 +145,7 @@ func (c *cli) runClassroomCompose(opts *classroomComposeOptions) error {
 		fmt.Fprintf(c.stdout, " to %s", plan.roster.Learners[n-1].ID)
 	}
 	fmt.Fprintln(c.stdout, ").")
+	fmt.Fprintf(c.stdout, "Wrote %s: the compose project's name, %s.\n", filepath.Join(opts.out, ".env"), plan.projectName())
 	if opts.roster == "" {
 		fmt.Fprintf(c.stdout, "Wrote %s: put your learners' names there.\n", filepath.Join(opts.out, "roster.yaml"))
 	}
@@ -621,6 +624,9 @@ func composeFile(p *classPlan) []byte {
 	for _, u := range use {
 		w("#   %-38s %s\n", u[0], u[1])
 	}
+	w("#\n# docker-compose 1.29 reads this file too (docker-compose up -d --build...).\n")
+	w("# The compose project's name, %s (the prefix of the containers, the\n", p.projectName())
+	w("# network and the volume), is in .env beside this file, which both read.\n")
 	w("#\n# The lab network, %s:\n", p.subnet)
 	w("#   %-15s the lab server, on the standard ports: DNS 53, DHCP 67, SMTP 25\n", p.server)
 	w("#   %-15s and 587, POP3 110, IMAP 143, SNMP 161, echo 7, HTTP 80\n", "")
@@ -638,12 +644,6 @@ func composeFile(p *classPlan) []byte {
 #   docker build -t protolab/learner -f docker/learner.Dockerfile .
 `)
 	}
-	name := "protolab"
-	if p.roster.Class != "" {
-		name += "-" + p.roster.Class
-	}
-	w("\nname: %s\n", name)
-
 	// What every learner container has in common.
 	w("\n# Every learner's container: the same image, the lab server as DNS server,\n")
 	w("# and every name of lab.test leading to the lab server (dig still shows\n# the zone's own addresses).\n")
@@ -696,20 +696,22 @@ func composeFile(p *classPlan) []byte {
         read_only: true
 `, yamlScalar(p.exerciseDir), exerciseInContainer)
 	}
-	w(`    networks:
+	w(`    # The MAC addresses are the services' (each container has one network),
+    # which every Compose and Docker Engine takes.
+    mac_address: %s
+    networks:
       lab:
         ipv4_address: %s
-        mac_address: %s
+    # Checked every 5 s: the learners start once the server answers.
     healthcheck:
       test: ["CMD", "/usr/local/bin/lab", "healthz"]
-      interval: 10s
+      interval: 5s
       timeout: 5s
-      start_period: 20s
-      start_interval: 1s
+      start_period: 30s
       retries: 3
     stop_grace_period: 15s
     restart: unless-stopped
-`, p.server, yamlQuoted(serverMAC))
+`, yamlQuoted(serverMAC), p.server)
 
 	// The learners.
 	for _, l := range learners {
@@ -724,11 +726,11 @@ func composeFile(p *classPlan) []byte {
     environment:
       LAB_LEARNER: %s
       LAB_SERVER: %s
+    mac_address: %s
     networks:
       lab:
         ipv4_address: %s
-        mac_address: %s
-`, l.ID, yamlScalar(host), yamlScalar(l.ID), p.server, l.Address, yamlQuoted(l.MAC))
+`, l.ID, yamlScalar(host), yamlScalar(l.ID), p.server, yamlQuoted(l.MAC), l.Address)
 	}
 
 	w(`
@@ -744,6 +746,26 @@ volumes:
   lab-state:
 `, p.subnet, p.gateway)
 	return []byte(b.String())
+}
+
+// projectName is the compose project's name: protolab-CLASS.
+func (p *classPlan) projectName() string {
+	if p.roster.Class == "" {
+		return "protolab"
+	}
+	return "protolab-" + p.roster.Class
+}
+
+// envFile writes the .env file beside the compose file. It names the
+// compose project: docker-compose 1.29 refuses a top-level name in the
+// compose file, and both it and Compose v2 read COMPOSE_PROJECT_NAME from
+// the .env file of the compose file's directory.
+func envFile(p *classPlan) []byte {
+	return fmt.Appendf(nil, `# The compose project of this Protolab classroom: docker compose (and
+# docker-compose) read it here, beside compose.yaml. Written by lab
+# classroom compose, with compose.yaml.
+COMPOSE_PROJECT_NAME=%s
+`, p.projectName())
 }
 
 // writeImage writes a service's image, and how to build it when the

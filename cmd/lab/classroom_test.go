@@ -21,8 +21,8 @@ import (
 // repoRoot is the source tree's root, from this package's directory.
 const repoRoot = "../.."
 
-// TestCheckedInClassroomIsGenerated keeps docker/compose.yaml and
-// docker/roster.yaml equal to what `lab classroom compose --learners 3
+// TestCheckedInClassroomIsGenerated keeps docker/compose.yaml, docker/.env
+// and docker/roster.yaml equal to what `lab classroom compose --learners 3
 // --out docker --source .` writes at the root of the tree.
 func TestCheckedInClassroomIsGenerated(t *testing.T) {
 	c := &cli{stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}, getenv: func(string) string { return "" }, reg: catalog.New()}
@@ -31,7 +31,7 @@ func TestCheckedInClassroomIsGenerated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, want := range map[string][]byte{"compose.yaml": composeFile(plan), "roster.yaml": rosterFile(plan.roster)} {
+	for name, want := range map[string][]byte{"compose.yaml": composeFile(plan), ".env": envFile(plan), "roster.yaml": rosterFile(plan.roster)} {
 		got, err := os.ReadFile(filepath.Join(repoRoot, "docker", name))
 		if err != nil {
 			t.Fatal(err)
@@ -128,6 +128,16 @@ func TestClassroomCompose(t *testing.T) {
 			if code := run(args, &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), "exists; pass --force") {
 				t.Errorf("a second run: exit %d, stderr %q; want 1 and advice", code, stderr.String())
 			}
+			// The .env alone is kept too: it may be the instructor's.
+			for _, name := range []string{"compose.yaml", "roster.yaml"} {
+				if err := os.Remove(filepath.Join(out, name)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			stderr.Reset()
+			if code := run(args, &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), ".env exists; pass --force") {
+				t.Errorf("a run over a .env: exit %d, stderr %q; want 1 and advice", code, stderr.String())
+			}
 			if code := run(append(args, "--force"), &stdout, &stderr); code != 0 {
 				t.Errorf("a second run with --force: exit %d\n%s", code, stderr.String())
 			}
@@ -174,27 +184,25 @@ func checkCompose(t *testing.T, file string, plan *classPlan) {
 		t.Fatal(err)
 	}
 	var doc struct {
-		Name     string
+		Name     *string
 		Services map[string]struct {
-			Image      string
-			Build      *struct{ Context, Dockerfile string }
-			PullPolicy string `yaml:"pull_policy"`
-			Command    []string
-			Hostname   string
-			User       string
-			Sysctls    map[string]string
-			CapDrop    []string `yaml:"cap_drop"`
-			Ports      []string
-			DNS        []string
-			ExtraHosts []string                              `yaml:"extra_hosts"`
-			Env        map[string]string                     `yaml:"environment"`
-			DependsOn  map[string]struct{ Condition string } `yaml:"depends_on"`
-			Volumes    []struct{ Type, Source, Target string }
-			Networks   map[string]struct {
-				IPv4 string `yaml:"ipv4_address"`
-				MAC  string `yaml:"mac_address"`
-			}
-			Healthcheck struct{ Test []string }
+			Image       string
+			Build       *struct{ Context, Dockerfile string }
+			PullPolicy  string `yaml:"pull_policy"`
+			Command     []string
+			Hostname    string
+			User        string
+			Sysctls     map[string]string
+			CapDrop     []string `yaml:"cap_drop"`
+			Ports       []string
+			DNS         []string
+			ExtraHosts  []string                              `yaml:"extra_hosts"`
+			Env         map[string]string                     `yaml:"environment"`
+			DependsOn   map[string]struct{ Condition string } `yaml:"depends_on"`
+			Volumes     []struct{ Type, Source, Target string }
+			MAC         string `yaml:"mac_address"`
+			Networks    map[string]map[string]string
+			Healthcheck map[string]any
 		}
 		Networks map[string]struct {
 			Driver string
@@ -208,6 +216,15 @@ func checkCompose(t *testing.T, file string, plan *classPlan) {
 		t.Fatalf("%s is not YAML: %v", file, err)
 	}
 	fail := func(format string, args ...any) { t.Errorf("%s: %s", file, fmt.Sprintf(format, args...)) }
+
+	// What docker-compose 1.29 refuses: the project's name is in .env.
+	if doc.Name != nil {
+		fail("a top-level name %q: docker-compose 1.29 refuses it (the name belongs in .env)", *doc.Name)
+	}
+	env, err := os.ReadFile(filepath.Join(filepath.Dir(file), ".env"))
+	if want := "\nCOMPOSE_PROJECT_NAME=" + plan.projectName() + "\n"; err != nil || !strings.Contains("\n"+string(env), want) {
+		fail(".env beside it (%v) lacks %q:\n%s", err, strings.TrimSpace(want), env)
+	}
 
 	net, ok := doc.Networks["lab"]
 	if !ok || net.Driver != "bridge" || len(net.IPAM.Config) != 1 || net.IPAM.Config[0].Subnet != plan.subnet.String() || net.IPAM.Config[0].Gateway != plan.gateway.String() {
@@ -244,11 +261,21 @@ func checkCompose(t *testing.T, file string, plan *classPlan) {
 	if lab.Sysctls["net.ipv4.ip_unprivileged_port_start"] != "0" || !slices.Equal(lab.CapDrop, []string{"ALL"}) || (lab.User != "" && lab.User != "65532:65532") {
 		fail("lab server: sysctls %v, cap_drop %v, user %q", lab.Sysctls, lab.CapDrop, lab.User)
 	}
-	if n := lab.Networks["lab"]; n.IPv4 != plan.server.String() || n.MAC != serverMAC {
-		fail("lab server on the network: %+v", n)
+	if n := lab.Networks["lab"]; len(n) != 1 || n["ipv4_address"] != plan.server.String() || lab.MAC != serverMAC {
+		fail("lab server: MAC address %q, on the network %v; want %s on the service (docker-compose 1.29 takes no mac_address per network), %s on the network",
+			lab.MAC, n, serverMAC, plan.server)
 	}
-	if !slices.Equal(lab.Healthcheck.Test, []string{"CMD", "/usr/local/bin/lab", "healthz"}) {
-		fail("lab server's health check %v", lab.Healthcheck.Test)
+	hc := lab.Healthcheck
+	if test, _ := hc["test"].([]any); fmt.Sprint(test) != "[CMD /usr/local/bin/lab healthz]" {
+		fail("lab server's health check %v", hc["test"])
+	}
+	for _, k := range []string{"interval", "timeout", "start_period", "retries"} {
+		if hc[k] == nil {
+			fail("lab server's health check has no %s: %v", k, hc)
+		}
+	}
+	if hc["interval"] != "5s" || len(hc) != 5 {
+		fail("lab server's health check %v: want a check every 5s, and no start_interval (docker-compose 1.29 refuses it)", hc)
 	}
 	mounts := map[string]string{}
 	for _, v := range lab.Volumes {
@@ -273,20 +300,21 @@ func checkCompose(t *testing.T, file string, plan *classPlan) {
 			continue
 		}
 		n := s.Networks["lab"]
-		if n.IPv4 != l.Address.String() || n.MAC != l.MAC {
-			fail("learner %s on the network: %+v, want %s %s", l.ID, n, l.Address, l.MAC)
+		if len(n) != 1 || n["ipv4_address"] != l.Address.String() || s.MAC != l.MAC {
+			fail("learner %s: MAC address %q, on the network %v; want %s on the service, %s on the network", l.ID, s.MAC, n, l.MAC, l.Address)
+			continue
 		}
-		a := netip.MustParseAddr(n.IPv4)
+		a := netip.MustParseAddr(n["ipv4_address"])
 		if !plan.subnet.Contains(a) || a == plan.gateway {
 			fail("learner %s: address %s is not a host of %s", l.ID, a, plan.subnet)
 		}
-		if other, dup := addrs[n.IPv4]; dup {
-			fail("learner %s has %s's address %s", l.ID, other, n.IPv4)
+		if other, dup := addrs[a.String()]; dup {
+			fail("learner %s has %s's address %s", l.ID, other, a)
 		}
-		if other, dup := macs[n.MAC]; dup {
-			fail("learner %s has %s's MAC %s", l.ID, other, n.MAC)
+		if other, dup := macs[s.MAC]; dup {
+			fail("learner %s has %s's MAC %s", l.ID, other, s.MAC)
 		}
-		addrs[n.IPv4], macs[n.MAC] = l.ID, l.ID
+		addrs[a.String()], macs[s.MAC] = l.ID, l.ID
 		if s.Image != "protolab/learner:latest" || (plan.source != "") != (s.Build != nil) {
 			fail("learner %s: image %q, build %+v", l.ID, s.Image, s.Build)
 		}
@@ -367,7 +395,7 @@ learners:
 	checkCompose(t, filepath.Join(out, "compose.yaml"), plan)
 	composeConfig(t, filepath.Join(out, "compose.yaml"))
 	got, _ := os.ReadFile(filepath.Join(out, "compose.yaml"))
-	for _, want := range []string{"name: protolab-monday", "        source: ../class/roster.yaml", "    hostname: learner-ada", "    hostname: grace"} {
+	for _, want := range []string{"        source: ../class/roster.yaml", "    hostname: learner-ada", "    hostname: grace"} {
 		if !strings.Contains(string(got), want+"\n") {
 			t.Errorf("compose.yaml lacks %q", want)
 		}
