@@ -19,6 +19,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -81,6 +82,9 @@ type Lab struct {
 	Vars    []Var
 	Values  map[string]string
 	Learner string
+	// Uses are the built-in labs the file uses (use:), each once, in the
+	// order of their first use.
+	Uses []*Lab
 }
 
 // Service is one server the lab runs, with its options loaded.
@@ -308,6 +312,35 @@ type loader struct {
 	defined []Var  // the exercise's variables
 	// required is set when a task says required: (an exercise key).
 	required bool
+	used     []*Lab // the built-in labs used so far
+}
+
+// use loads the built-in lab id for a "use:" and records it.
+func (ld *loader) use(id string) (*Lab, error) {
+	l, err := ld.refs.use(id)
+	if err == nil && !slices.Contains(ld.used, l) {
+		ld.used = append(ld.used, l)
+	}
+	return l, err
+}
+
+// LearnerValues are the learner's values of the lab's variables and of
+// those of the built-in labs it uses, named LAB.NAME ("dns.secret"), for
+// the instructor.
+func (l *Lab) LearnerValues() map[string]string {
+	out := map[string]string{}
+	for _, u := range l.Uses {
+		for k, v := range u.LearnerValues() {
+			if !strings.Contains(k, ".") {
+				k = u.ID + "." + k
+			}
+			out[k] = v
+		}
+	}
+	for k, v := range l.Values {
+		out[k] = v
+	}
+	return out
 }
 
 func (ld *loader) add(err error) {
@@ -404,6 +437,7 @@ func parse(src []byte, data fs.FS, shown string, r *refs, o loadOpts) (*Lab, err
 	}
 	ld.lessons(lab, lessonSrcs)
 	ld.exercise(lab, fields, o)
+	lab.Uses = ld.used
 	if len(ld.errs) > 0 {
 		return nil, ld.errs
 	}
@@ -519,7 +553,7 @@ func (ld *loader) useService(name string, opts *yaml.Node, use yamlx.Field) (str
 		ld.add(err)
 		return "", nil
 	}
-	src, err := ld.refs.use(id)
+	src, err := ld.use(id)
 	if err != nil {
 		ld.errf(use.Value.Line, "%s: use: %s: %v", name, id, err)
 		return "", nil
@@ -659,7 +693,7 @@ func (ld *loader) useTask(lab *Lab, n *yaml.Node, cat *catalog, listeners map[st
 		ld.errf(n.Line, "use: %q: name a task of a built-in lab as LAB/TASK, as in \"use: dns/resolve-a\"", ref)
 		return nil
 	}
-	src, err := ld.refs.use(labID)
+	src, err := ld.use(labID)
 	if err != nil {
 		ld.errf(n.Line, "use: %s: %v", ref, err)
 		return nil

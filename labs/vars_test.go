@@ -164,6 +164,9 @@ func TestBuiltinLabVariables(t *testing.T) {
 		if ex.Services[0].From != "dns" {
 			t.Fatalf("the exercise's dns service: %+v", ex.Services[0])
 		}
+		if got := ex.LearnerValues(); len(got) != 1 || got["dns.secret"] != dns.Values["secret"] {
+			t.Errorf("%s: the exercise's values %v, want dns.secret=%s", learner, got, dns.Values["secret"])
+		}
 	}
 	if len(flags) != 4 {
 		t.Errorf("four learners drew %d flags: %v", len(flags), flags)

@@ -1,6 +1,7 @@
 package progress
 
 import (
+	"database/sql"
 	"fmt"
 	"time"
 )
@@ -36,6 +37,49 @@ func (s *Store) MarkDoneBy(lab, learner, task string, at time.Time) (newly bool,
 		return false, fmt.Errorf("progress: mark %s/%s done: %w", lab, task, err)
 	}
 	return newly, nil
+}
+
+// Tick is one task a learner did, for MarkDoneMany.
+type Tick struct {
+	Learner string
+	Task    string
+	At      time.Time // now when zero
+}
+
+// MarkDoneMany records ticks of lab in one transaction (one write to disk
+// for all), as MarkDoneBy does each: a task already done keeps its first
+// time. When it returns without error every tick is on disk.
+func (s *Store) MarkDoneMany(lab string, ticks []Tick) error {
+	if err := checkLab(lab); err != nil {
+		return err
+	}
+	if len(ticks) == 0 {
+		return nil
+	}
+	now := time.Now()
+	err := s.tx(func(tx *sql.Tx) error {
+		st, err := tx.Prepare(`INSERT INTO progress (lab, learner, task, done_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (lab, learner, task) DO UPDATE SET done_at = excluded.done_at
+			WHERE progress.done_at IS NULL`)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for _, t := range ticks {
+			at := t.At
+			if at.IsZero() {
+				at = now
+			}
+			if _, err := st.Exec(lab, t.Learner, t.Task, formatTime(at)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("progress: mark %d task(s) of %s done: %w", len(ticks), lab, err)
+	}
+	return nil
 }
 
 // DoneBy lists the tasks of lab that learner did, with the time each was

@@ -115,3 +115,40 @@ func TestMigrateVersion1(t *testing.T) {
 		t.Fatalf("a second learner on the same task: %v, %v", newly, err)
 	}
 }
+
+// TestMarkDoneMany: a batch of ticks lands at once, each keeping its first
+// time, and survives a reopen; an empty batch writes nothing.
+func TestMarkDoneMany(t *testing.T) {
+	s := openTest(t)
+	if _, err := s.MarkDoneBy("ex", "alice", "a", t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MarkDoneMany("ex", nil); err != nil {
+		t.Fatal(err)
+	}
+	err := s.MarkDoneMany("ex", []Tick{
+		{Learner: "alice", Task: "a", At: t0.Add(time.Hour)}, // done before: keeps t0
+		{Learner: "alice", Task: "b", At: t0.Add(time.Minute)},
+		{Learner: "bob", Task: "a", At: t0.Add(2 * time.Minute)},
+		{Learner: LocalLearner, Task: "c"}, // now
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]map[string]time.Time{
+		"alice": {"a": t0, "b": t0.Add(time.Minute)},
+		"bob":   {"a": t0.Add(2 * time.Minute)},
+	}
+	for learner, tasks := range want {
+		got, err := s.DoneBy("ex", learner)
+		if err != nil || !reflect.DeepEqual(got, tasks) {
+			t.Errorf("DoneBy(%s) = %v, %v; want %v", learner, got, err, tasks)
+		}
+	}
+	if got, _ := s.DoneBy("ex", LocalLearner); len(got) != 1 || time.Since(got["c"]) > time.Minute {
+		t.Errorf("the local learner's tick: %v", got)
+	}
+	if err := s.MarkDoneMany("", []Tick{{Learner: "x", Task: "y"}}); err == nil {
+		t.Error("an empty lab id was taken")
+	}
+}

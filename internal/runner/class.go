@@ -114,7 +114,7 @@ func newClass(l *Lab, opts ClassOptions) (*Class, error) {
 			}
 			def = v
 		}
-		m := &Lab{opts: l.opts, lab: def, store: l.store, bus: l.bus, started: l.started,
+		m := &Lab{opts: l.opts, lab: def, store: l.store, bus: l.bus, started: l.started, feedMu: l.feedMu,
 			changed: l.changed, learner: ln.ID}
 		id := ln.ID
 		m.notify = func() { c.changed(id) }
@@ -275,19 +275,20 @@ func (l *Lab) publisher() event.Publisher {
 	return attributing{c: l.class, next: l.bus}
 }
 
-// check gives an event to its learner's checker.
-func (c *Class) check(e event.Event) {
+// view is the view of the lab of the event's learner, whose checker the
+// event goes to; nil (and counted) for an event of no learner.
+func (c *Class) view(e event.Event) *Lab {
 	m, ok := c.byID[e.Learner]
 	if !ok {
 		c.unknown.Add(1)
-		return
+		return nil
 	}
 	c.seenMu.Lock()
 	if e.Time.After(c.seen[e.Learner]) {
 		c.seen[e.Learner] = e.Time
 	}
 	c.seenMu.Unlock()
-	m.feed(e)
+	return m
 }
 
 // publishEvent shows an event to its learner's console and to the

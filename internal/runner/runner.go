@@ -13,6 +13,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"slices"
 	"sync"
 	"time"
 
@@ -96,6 +97,10 @@ type Lab struct {
 	console *console.Server
 	webURL  string
 
+	// feedMu is the lab's (shared by its learners' views in a class): held
+	// while a batch of events is checked and saved, so that a reset comes
+	// between batches.
+	feedMu  *sync.Mutex
 	mu      sync.Mutex // guards checker, done, hints
 	checker *checker.Checker
 	done    map[string]time.Time
@@ -154,7 +159,7 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	l := &Lab{opts: opts, lab: opts.Lab, bus: bus.New(), started: time.Now(), changed: make(chan struct{}, 1)}
+	l := &Lab{opts: opts, lab: opts.Lab, bus: bus.New(), started: time.Now(), changed: make(chan struct{}, 1), feedMu: new(sync.Mutex)}
 	if err := os.MkdirAll(opts.StateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("state directory: %w", err)
 	}
@@ -179,7 +184,7 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 	}
 	// Subscribe before any service can publish.
 	checkSub := l.bus.Subscribe(8192)
-	journalSub := l.bus.Subscribe(1024)
+	journalSub := l.bus.Subscribe(journalQueue)
 	consoleSub := l.bus.Subscribe(1024)
 	consoleSub.Pause(true) // until a browser or client follows the events
 	l.subs = []*bus.Subscription{checkSub, journalSub, consoleSub}
@@ -306,61 +311,118 @@ func (l *Lab) loadProgress() error {
 // store before anything shows it.
 //
 // It works in batches: it waits for an event, takes every event already
-// queued, then pauses a few milliseconds. Under a flood of queries this
-// wakes it a few hundred times a second instead of once per event, which
-// keeps its cost off the servers; a learner sees a tick at most a few
-// milliseconds later.
+// queued (up to maxCheckBatch), checks them, saves what they ticked in one
+// transaction (group commit: one write to disk for a whole class's
+// burst), shows the ticks, then pauses a few milliseconds. Under a flood
+// of queries this wakes it a few hundred times a second instead of once
+// per event, which keeps its cost off the servers; a learner sees a tick
+// at most a few milliseconds later.
 func (l *Lab) checkLoop(sub *bus.Subscription) {
 	defer l.loops.Done()
 	const pause = 5 * time.Millisecond
+	batch := make([]event.Event, 0, maxCheckBatch)
 	for {
 		e, ok := <-sub.C()
 		if !ok {
 			return
 		}
-		l.check(e)
-		for drained := false; !drained; {
+		batch = append(batch[:0], e)
+		closed := false
+	drain:
+		for len(batch) < maxCheckBatch {
 			select {
 			case e, ok := <-sub.C():
 				if !ok {
-					return
+					closed = true
+					break drain
 				}
-				l.check(e)
+				batch = append(batch, e)
 			default:
-				drained = true
+				break drain
 			}
+		}
+		l.checkBatch(batch)
+		if closed {
+			return
 		}
 		time.Sleep(pause)
 	}
 }
 
-// check feeds one event to the checker and commits what it ticks.
-func (l *Lab) check(e event.Event) {
-	l.countMu.Lock()
-	l.counts[e.Service]++
-	l.countMu.Unlock()
-	if l.class != nil {
-		l.class.check(e)
-		return
-	}
-	l.feed(e)
+// maxCheckBatch bounds the events checked, and so the ticks saved, at once.
+const maxCheckBatch = 1024
+
+// fed is what one event ticked in a view of the lab (a learner's in a
+// class), not yet saved.
+type fed struct {
+	view   *Lab
+	at     time.Time
+	ticked []string
+	early  []checker.Early
 }
 
-// feed gives one event to the checker and commits what it ticks.
-func (l *Lab) feed(e event.Event) {
-	l.mu.Lock()
-	res := l.checker.Feed(e)
-	ticked := res.Ticked
-	var changes []api.Change
-	for _, id := range ticked {
-		if _, err := l.store.MarkDoneBy(l.lab.ID, l.learner, id, e.Time); err != nil {
-			l.opts.Log.Error("cannot save progress", "task", id, "err", err)
-			continue
+// checkBatch gives each event to its learner's checker, saves every tick
+// in one transaction, then shows them.
+func (l *Lab) checkBatch(events []event.Event) {
+	l.feedMu.Lock()
+	defer l.feedMu.Unlock()
+	counts := map[string]uint64{}
+	var out []fed
+	for i := range events {
+		e := events[i]
+		counts[e.Service]++
+		v := l
+		if l.class != nil {
+			if v = l.class.view(e); v == nil {
+				continue
+			}
 		}
-		l.done[id] = e.Time
-		changes = append(changes, api.Change{Task: l.taskStatus(id)})
+		v.mu.Lock()
+		res := v.checker.Feed(e)
+		v.mu.Unlock()
+		if len(res.Ticked) > 0 || len(res.Early) > 0 {
+			at := e.Time
+			if at.IsZero() {
+				at = time.Now()
+			}
+			out = append(out, fed{view: v, at: at, ticked: res.Ticked, early: res.Early})
+		}
 	}
-	changes = append(changes, l.orderChanges(len(changes) > 0, res.Early)...)
+	l.countMu.Lock()
+	for svc, n := range counts {
+		l.counts[svc] += n
+	}
+	l.countMu.Unlock()
+	if len(out) == 0 {
+		return
+	}
+	var ticks []progress.Tick
+	for _, f := range out {
+		for _, id := range f.ticked {
+			ticks = append(ticks, progress.Tick{Learner: f.view.learner, Task: id, At: f.at})
+		}
+	}
+	saved := true
+	if err := l.store.MarkDoneMany(l.lab.ID, ticks); err != nil {
+		l.opts.Log.Error("cannot save progress", "ticks", len(ticks), "err", err)
+		saved = false
+	}
+	for _, f := range out {
+		f.view.show(f, saved)
+	}
+}
+
+// show records what an event ticked, once saved, and tells the views.
+func (l *Lab) show(f fed, saved bool) {
+	l.mu.Lock()
+	var changes []api.Change
+	if saved {
+		for _, id := range f.ticked {
+			l.done[id] = f.at
+			changes = append(changes, api.Change{Task: l.taskStatus(id)})
+		}
+	}
+	changes = append(changes, l.orderChanges(len(changes) > 0, f.early)...)
 	l.mu.Unlock()
 	for _, c := range changes {
 		l.console.PublishChange(c)
@@ -373,13 +435,23 @@ func (l *Lab) feed(e event.Event) {
 	}
 }
 
+// The journal's pace: it writes at most journalBatch events every
+// journalEvery (about 4,000 a second), and holds journalQueue more.
+const (
+	journalQueue = 8192
+	journalBatch = 1024
+	journalEvery = 250 * time.Millisecond
+	journalChunk = 256 // events per transaction
+)
+
 // journalLoop writes events to the journal in batches. It keeps up with a
-// learner, not with a flood: under load its queue fills and the bus drops
-// (and counts) what the journal cannot take, so the servers never slow down.
+// class (a hundred learners doing their tasks at once queue a few thousand
+// events, which it takes whole), not with a flood: under sustained load
+// its queue fills and the bus drops (and counts) what the journal cannot
+// take, so the servers never slow down.
 func (l *Lab) journalLoop(sub *bus.Subscription) {
 	defer l.loops.Done()
-	const batchMax = 256
-	tick := time.NewTicker(250 * time.Millisecond)
+	tick := time.NewTicker(journalEvery)
 	defer tick.Stop()
 	var batch []event.Event
 	written := 0
@@ -388,8 +460,12 @@ func (l *Lab) journalLoop(sub *bus.Subscription) {
 		if len(batch) == 0 {
 			return
 		}
-		if err := l.store.Append(l.lab.ID, batch); err != nil {
-			l.opts.Log.Error("cannot write the event journal", "err", err)
+		// In a few transactions rather than one long one: the checker's
+		// ticks wait for the store's writer between them, not for all.
+		for chunk := range slices.Chunk(batch, journalChunk) {
+			if err := l.store.Append(l.lab.ID, chunk); err != nil {
+				l.opts.Log.Error("cannot write the event journal", "err", err)
+			}
 		}
 		written += len(batch)
 		batch = batch[:0]
@@ -414,7 +490,7 @@ func (l *Lab) journalLoop(sub *bus.Subscription) {
 		// A full batch waits for the next tick without reading, so that a
 		// flood fills the queue and the bus drops (and counts) the excess.
 		in = sub.C()
-		if len(batch) >= batchMax {
+		if len(batch) >= journalBatch {
 			in = nil
 		}
 	}
@@ -539,6 +615,8 @@ func (l *Lab) Hint(id string) (api.Hint, error) {
 
 // Reset implements console.Source: progress, hints and journal are cleared.
 func (l *Lab) Reset() (api.Status, error) {
+	l.feedMu.Lock()
+	defer l.feedMu.Unlock()
 	l.mu.Lock()
 	var err error
 	if l.learner != "" {
