@@ -309,7 +309,7 @@ type loader struct {
 	// {var.NAME} in the lessons (the lab file's own texts get them before
 	// they are read).
 	values  map[string]string
-	defined []Var  // the exercise's variables
+	defined []Var // the exercise's variables
 	// required is set when a task says required: (an exercise key).
 	required bool
 	used     []*Lab // the built-in labs used so far

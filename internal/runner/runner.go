@@ -12,8 +12,8 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"strconv"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
