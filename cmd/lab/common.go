@@ -57,22 +57,41 @@ func (c *cli) loadLab(id, file string) (*labs.Lab, error) {
 	case file != "":
 		lab, err = labs.LoadFile(file, c.reg)
 	case id != "":
-		lab, err = labs.LoadBuiltin(id, c.reg)
+		// A built-in lab, or labs run together under their combined id
+		// (lab start --labs dns,mail is then lab start dns-mail).
+		lab, err = labs.LoadID(id, c.reg)
 	default:
 		return nil, usagef("which lab? The labs are: %s (or --file FILE)", strings.Join(labs.IDs(), ", "))
 	}
 	if err != nil {
-		var list labs.Errors
-		var unknown *labs.UnknownLabError
-		switch {
-		case errors.As(err, &list):
-			return nil, &usageError{err: fmt.Errorf("the lab has %d problem(s):\n%w", len(list), err)}
-		case errors.As(err, &unknown):
-			return nil, &usageError{err: err}
-		}
-		return nil, &usageError{err: err}
+		return nil, labLoadError(err)
 	}
 	return lab, nil
+}
+
+// loadLabs loads built-in labs run together, as one lab (labs.Combine):
+// one id is that lab. ids come from --labs: comma-separated, repeatable.
+func (c *cli) loadLabs(ids []string) (*labs.Lab, error) {
+	for _, id := range ids {
+		if strings.TrimSpace(id) == "" {
+			return nil, usagef("--labs %q: an empty lab name; write the labs' ids separated by commas, as in --labs dns,mail", strings.Join(ids, ","))
+		}
+	}
+	lab, err := labs.Combine(ids, c.reg)
+	if err != nil {
+		return nil, labLoadError(err)
+	}
+	return lab, nil
+}
+
+// labLoadError makes a lab's problems usage errors (exit 2): the lab cannot
+// run as written.
+func labLoadError(err error) error {
+	var list labs.Errors
+	if errors.As(err, &list) {
+		return &usageError{err: fmt.Errorf("the lab has %d problem(s):\n%w", len(list), err)}
+	}
+	return &usageError{err: err}
 }
 
 // running finds the running lab through the state directory.

@@ -26,6 +26,7 @@ type reportOptions struct {
 	learner  string
 	format   string
 	lab      string
+	labs     []string
 	exercise string
 	lang     string
 }
@@ -55,7 +56,8 @@ otherwise, 2 for a usage error: for scripts and CI.`,
 	f := cmd.Flags()
 	f.StringVar(&opts.learner, "learner", "", "report on this learner only")
 	f.StringVar(&opts.format, "format", "table", "table, json, csv or junit (JUnit XML: one testsuite per learner, one testcase per task)")
-	f.StringVar(&opts.lab, "lab", "", "the lab to report on (a built-in lab, or the id of the lab last run from a file)")
+	f.StringVar(&opts.lab, "lab", "", "the lab to report on (a built-in lab, labs run together as in dns-mail, or the id of the lab last run from a file)")
+	f.StringSliceVar(&opts.labs, "labs", nil, "the built-in labs run together to report on, in the order they were given (dns,mail: the lab dns-mail)")
 	f.StringVar(&opts.exercise, "exercise", "", "the exercise file to report on")
 	f.StringVar(&opts.lang, "lang", "", "language of the titles: fr or en (default from $LANG)")
 	return cmd
@@ -100,6 +102,12 @@ var reportFormats = []string{"table", "json", "csv", "junit"}
 func (c *cli) runReport(opts *reportOptions) error {
 	if !slices.Contains(reportFormats, opts.format) {
 		return usagef("--format %q: choose %s", opts.format, strings.Join(reportFormats, ", "))
+	}
+	if len(opts.labs) > 0 {
+		if opts.lab != "" {
+			return usagef("give --lab ID or --labs ID,ID..., not both")
+		}
+		opts.lab = labs.CombinedID(opts.labs)
 	}
 	if opts.lab != "" && opts.exercise != "" {
 		return usagef("give --lab ID or --exercise FILE, not both")
@@ -213,7 +221,7 @@ func (c *cli) reportLab(opts *reportOptions, store *progress.Store, dir string) 
 	}
 	id := opts.lab
 	switch {
-	case id != "" && slices.Contains(labs.IDs(), id):
+	case id != "" && isBuiltinID(id):
 		return func(string) (*labs.Lab, error) { return c.loadLab(id, "") }, nil
 	case id != "" && (id != lastLab || lastFile == ""):
 		return nil, usagef("--lab %s: no built-in lab has this id, and it is not the lab last run from a file here; for an exercise pass --exercise FILE (the labs are: %s)", id, strings.Join(labs.IDs(), ", "))
@@ -229,6 +237,13 @@ func (c *cli) reportLab(opts *reportOptions, store *progress.Store, dir string) 
 		}
 		return c.loadExerciseFor(lastFile, l)
 	}, nil
+}
+
+// isBuiltinID reports whether id names a built-in lab, or built-in labs
+// run together (dns-mail).
+func isBuiltinID(id string) bool {
+	_, ok := labs.SplitID(id)
+	return ok
 }
 
 // learnerReport is one learner's results on the lab's tasks.

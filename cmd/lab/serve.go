@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -20,6 +22,7 @@ import (
 type serveOptions struct {
 	roster   string
 	lab      string
+	labs     []string
 	exercise string
 	lang     string
 	bind     string
@@ -33,7 +36,7 @@ type serveOptions struct {
 func (c *cli) serveCmd() *cobra.Command {
 	opts := &serveOptions{}
 	cmd := &cobra.Command{
-		Use:   "serve --roster FILE (--lab ID | --exercise FILE)",
+		Use:   "serve --roster FILE (--lab ID | --labs ID,ID... | --exercise FILE)",
 		Short: "Run one lab server for a whole class, with the instructor's live dashboard",
 		Long: `Run a lab's servers once for every learner of the roster. Each event is
 attributed to a learner by where it comes from: the client's address against the
@@ -43,6 +46,14 @@ own checker (with --exercise, their own variables) and their own web console:
 the console shows the learner whose address the browser comes from, and nobody
 else's. Events from no learner of the roster are counted as unknown.
 
+--labs runs several built-in labs at once, as one lab: every server of each
+(a server two labs run is started once, as the lab listed first runs it), every
+task of each (a task two labs share counts once; a task whose id is taken is
+renamed LAB-TASK), and each lab's lesson in turn. The combination's id is the
+labs' ids joined by dashes, in the order given: --labs dns,mail is the lab
+dns-mail, whose progress is its own (mail,dns is another one). lab report --lab
+dns-mail, or --labs dns,mail, reports on it.
+
 The instructor's dashboard, at /instructor, shows the learners by the tasks,
 live, each learner's timeline, and can reset a learner or export the grid. It is
 guarded by a random token printed at start.
@@ -50,6 +61,7 @@ guarded by a random token printed at start.
 Progress and the event journal are kept in the state directory (SQLite, WAL):
 a restart, even after kill -9, loses no tick. lab report lists every learner.`,
 		Example: `  lab serve --roster roster.yaml --lab dns --bind 192.0.2.1 --ports standard --web 0.0.0.0:8080
+  lab serve --roster roster.yaml --labs dns,mail,snmp     # three labs at once: the lab dns-mail-snmp
   lab serve --roster roster.yaml --exercise dns-courrier.yaml
   lab report --format csv`,
 		Args: usageArgs(cobra.NoArgs),
@@ -60,7 +72,7 @@ a restart, even after kill -9, loses no tick. lab report lists every learner.`,
 	f := cmd.Flags()
 	f.StringVar(&opts.roster, "roster", "", "the class's roster (YAML: class, learners with id, name, mac, address, host)")
 	f.StringVar(&opts.lab, "lab", "", "the built-in lab the class works on")
-	f.StringVar(&opts.lab, "labs", "", "the same as --lab (one lab for now)")
+	f.StringSliceVar(&opts.labs, "labs", nil, "built-in labs the class works on together: ids separated by commas (dns,mail), or the flag repeated; the order names the combination (dns-mail) and its progress")
 	f.StringVar(&opts.exercise, "exercise", "", "the exercise (or lab) file the class works on; each learner gets their own variables")
 	f.StringVar(&opts.lang, "lang", "", "language of the tasks and hints: fr or en (default from $LANG)")
 	f.StringVar(&opts.bind, "bind", "127.0.0.1", "address the servers listen on")
@@ -79,8 +91,14 @@ func (c *cli) runServe(ctx context.Context, opts *serveOptions) error {
 	if opts.roster == "" {
 		return usagef("--roster FILE is required: the class's learners (lab classroom compose writes one)")
 	}
-	if (opts.lab == "") == (opts.exercise == "") {
-		return usagef("give --lab ID or --exercise FILE: one of them")
+	given := 0
+	for _, set := range []bool{opts.lab != "", len(opts.labs) > 0, opts.exercise != ""} {
+		if set {
+			given++
+		}
+	}
+	if given != 1 {
+		return usagef("give --lab ID or --exercise FILE: one of them (or --labs ID,ID... for several built-in labs at once)")
 	}
 	lang, err := c.lang(opts.lang)
 	if err != nil {
@@ -111,13 +129,18 @@ func (c *cli) runServe(ctx context.Context, opts *serveOptions) error {
 		}
 		class.Variant = func(learner string) (*labs.Lab, error) { return c.loadExerciseFor(opts.exercise, learner) }
 	} else {
-		if lab, err = c.loadLab(opts.lab, ""); err != nil {
+		if len(opts.labs) > 0 {
+			lab, err = c.loadLabs(opts.labs)
+		} else {
+			lab, err = c.loadLab(opts.lab, "")
+		}
+		if err != nil {
 			return err
 		}
 		// Each learner's servers hold the learner's own values of the
 		// lab's variables (the secret TXT record, the weak community).
 		id := lab.ID
-		class.Variant = func(learner string) (*labs.Lab, error) { return labs.LoadBuiltinFor(id, learner, c.reg) }
+		class.Variant = func(learner string) (*labs.Lab, error) { return labs.LoadIDFor(id, learner, c.reg) }
 	}
 	overrides, err := checkServerFlags(lab, opts.ports, opts.keep, opts.port, opts.bind, opts.web)
 	if err != nil {
@@ -153,7 +176,7 @@ func (c *cli) runServe(ctx context.Context, opts *serveOptions) error {
 		name = filepath.Base(opts.roster)
 	}
 	fmt.Fprintf(c.stdout, "Class %s: %d learners; each sees their own console at %s/ (from their own address).\n",
-		name, len(rost.Learners), running.WebURL())
+		name, len(rost.Learners), learnersURL(running.WebURL(), opts.web, opts.bind))
 	var kinds []string
 	for _, s := range running.Definition().Services {
 		switch s.Name {
@@ -206,4 +229,27 @@ func (c *cli) watchClass(ctx context.Context, l *runner.Lab, lang string) {
 			}
 		}
 	}
+}
+
+// learnersURL is the consoles' address as the learners reach it: the lab's
+// own, but with the servers' address (--bind) when the web server listens
+// on every address (--web 0.0.0.0:8080, as in a classroom's container):
+// the learners know the lab server by that address, not by loopback.
+func learnersURL(local, web, bind string) string {
+	host, port, err := net.SplitHostPort(web)
+	if err != nil {
+		return local
+	}
+	any, err := netip.ParseAddr(host)
+	if host != "" && (err != nil || !any.IsUnspecified()) {
+		return local
+	}
+	b, err := netip.ParseAddr(bind)
+	if err != nil || b.IsUnspecified() || b.IsLoopback() {
+		return local
+	}
+	if _, p, err := net.SplitHostPort(strings.TrimPrefix(local, "http://")); err == nil {
+		port = p // the port the server got (web may say :0)
+	}
+	return "http://" + net.JoinHostPort(b.String(), port)
 }

@@ -45,11 +45,15 @@ type serveProc struct {
 }
 
 // startServe runs `lab serve` on free ports and waits for the dashboard's
-// address.
-func startServe(t *testing.T, state, roster string) *serveProc {
+// address. labFlags say which lab (default: --lab dns).
+func startServe(t *testing.T, state, roster string, labFlags ...string) *serveProc {
 	t.Helper()
-	cmd := exec.Command(labBin, "serve", "--roster", roster, "--lab", "dns", "--ports", "auto",
-		"--web", "127.0.0.1:0", "--state", state, "--lang", "en")
+	if len(labFlags) == 0 {
+		labFlags = []string{"--lab", "dns"}
+	}
+	args := append([]string{"serve", "--roster", roster}, labFlags...)
+	cmd := exec.Command(labBin, append(args, "--ports", "auto",
+		"--web", "127.0.0.1:0", "--state", state, "--lang", "en")...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -259,5 +263,25 @@ func TestServeUsage(t *testing.T) {
 				t.Fatalf("exit %d, stderr %q; want 2 and %q", code, stderr, tt.want)
 			}
 		})
+	}
+}
+
+// TestLearnersURL: the learners' consoles are announced at the servers'
+// address when the web server listens on every address.
+func TestLearnersURL(t *testing.T) {
+	for _, tc := range []struct{ local, web, bind, want string }{
+		{"http://127.0.0.1:8080", "0.0.0.0:8080", "192.0.2.1", "http://192.0.2.1:8080"},
+		{"http://127.0.0.1:41234", "0.0.0.0:0", "192.0.2.1", "http://192.0.2.1:41234"},
+		{"http://127.0.0.1:8080", "[::]:8080", "2001:db8:89::1", "http://[2001:db8:89::1]:8080"},
+		{"http://127.0.0.1:8080", ":8080", "192.0.2.1", "http://192.0.2.1:8080"},
+		{"http://127.0.0.1:8080", "127.0.0.1:8080", "192.0.2.1", "http://127.0.0.1:8080"}, // loopback only: as it is
+		{"http://192.0.2.5:8080", "192.0.2.5:8080", "192.0.2.1", "http://192.0.2.5:8080"}, // a given address: as it is
+		{"http://127.0.0.1:8080", "0.0.0.0:8080", "127.0.0.1", "http://127.0.0.1:8080"},   // servers on loopback
+		{"http://127.0.0.1:8080", "0.0.0.0:8080", "0.0.0.0", "http://127.0.0.1:8080"},     // servers everywhere: no better name
+		{"http://127.0.0.1:8080", "nonsense", "192.0.2.1", "http://127.0.0.1:8080"},
+	} {
+		if got := learnersURL(tc.local, tc.web, tc.bind); got != tc.want {
+			t.Errorf("learnersURL(%q, %q, %q) = %q, want %q", tc.local, tc.web, tc.bind, got, tc.want)
+		}
 	}
 }

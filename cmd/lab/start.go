@@ -28,6 +28,7 @@ import (
 )
 
 type startOptions struct {
+	labs     []string
 	file     string
 	exercise string
 	lang     string
@@ -43,7 +44,7 @@ type startOptions struct {
 func (c *cli) startCmd() *cobra.Command {
 	opts := &startOptions{}
 	cmd := &cobra.Command{
-		Use:   "start <lab> | --file FILE | --exercise FILE",
+		Use:   "start <lab> | --labs ID,ID... | --file FILE | --exercise FILE",
 		Short: "Run a lab in the foreground until Ctrl-C",
 		Long: `Start the lab's servers, print where they listen, and tick the tasks live
 as you do them with the real tools. Ctrl-C (or SIGTERM) stops every server and
@@ -52,6 +53,7 @@ keeps your progress for next time.`,
   lab start dns --lang fr
   lab start dns --ports standard           # DNS on port 53 (needs root or CAP_NET_BIND_SERVICE)
   lab start dns --port dns=5353 --web 127.0.0.1:9090
+  lab start --labs dns,tcpip               # two labs at once: the lab dns-tcpip (lab start dns-tcpip resumes it)
   lab start --file my-lab.yaml
   lab start --exercise my-exercise.yaml    # then: lab report
   lab start dhcp --sandbox                 # a virtual LAN on Linux; then: lab shell`,
@@ -61,6 +63,7 @@ keeps your progress for next time.`,
 		},
 	}
 	f := cmd.Flags()
+	f.StringSliceVar(&opts.labs, "labs", nil, "run several built-in labs at once, as one lab: ids separated by commas (dns,tcpip); its id is theirs joined by dashes, in this order")
 	f.StringVar(&opts.file, "file", "", "run a lab from a file (an instructor's own lab) instead of a built-in one")
 	f.StringVar(&opts.exercise, "exercise", "", "run an exercise file (order, deadline, your own variables; results with lab report)")
 	f.StringVar(&opts.lang, "lang", "", "language of the lesson, tasks and hints: fr or en (default from $LANG)")
@@ -100,7 +103,15 @@ func (c *cli) runStart(ctx context.Context, id string, opts *startOptions) error
 	if err != nil {
 		return err
 	}
-	lab, err := c.loadLabOrExercise(id, opts.file, opts.exercise)
+	var lab *labs.Lab
+	if len(opts.labs) > 0 {
+		if id != "" || opts.file != "" || opts.exercise != "" {
+			return usagef("give a lab name, --labs ID,ID..., --file FILE or --exercise FILE: one of them")
+		}
+		lab, err = c.loadLabs(opts.labs)
+	} else {
+		lab, err = c.loadLabOrExercise(id, opts.file, opts.exercise)
+	}
 	if err != nil {
 		return err
 	}
