@@ -27,6 +27,7 @@ bench:
 	$(GO) run ./bench/mailbench
 	$(GO) run ./bench/snmpbench
 	$(GO) run ./bench/dhcpbench
+	$(GO) run ./bench/classbench
 
 fuzz:
 	scripts/fuzz.sh $(FUZZTIME)
