@@ -74,13 +74,15 @@ func TestSandboxDHCPUdhcpc(t *testing.T) {
 	p, work := startDHCPSandbox(t, "120s")
 	hook := filepath.Join(work, "udhcpc.hook")
 	log := filepath.Join(work, "hook.log")
+	// The line is logged once the address is in place: the test looks at
+	// lab0 as soon as it reads "bound".
 	writeHook(t, hook, log, `#!/bin/sh
-echo "$1 ip=${ip:-} dns=${dns:-} domain=${domain:-}" >> "$HOOKLOG"
 case "$1" in
   bound|renew) ip -4 addr flush dev "$interface"; ip addr add "$ip/${mask:-24}" dev "$interface"
                [ -n "$router" ] && ip route replace default via "$router" dev "$interface";;
   deconfig)    ip -4 addr flush dev "$interface";;
 esac
+echo "$1 ip=${ip:-} dns=${dns:-} domain=${domain:-}" >> "$HOOKLOG"
 exit 0
 `)
 	out := p.mustShell(waitFor + `export HOOKLOG=` + log + `

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"slices"
 	"strconv"
@@ -240,7 +241,7 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 	if err != nil {
 		return nil, &WebError{Addr: opts.Web, Err: err}
 	}
-	l.webURL = "http://" + ln.Addr().String()
+	l.webURL = "http://" + reachable(ln.Addr())
 	if l.class != nil {
 		consoleSub.Pause(false)
 		l.class.serve(ln)
@@ -305,6 +306,17 @@ func (l *Lab) loadProgress() error {
 	l.done, l.hints = done, hints
 	l.checker = l.lab.NewChecker(set) // in the exercise's order
 	return nil
+}
+
+// reachable is where this machine reaches a listener: its address, or the
+// loopback address for one on every address (0.0.0.0, ::), which a client
+// cannot dial as such.
+func reachable(a net.Addr) string {
+	ap, err := netip.ParseAddrPort(a.String())
+	if err != nil || !ap.Addr().IsUnspecified() {
+		return a.String()
+	}
+	return netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), ap.Port()).String()
 }
 
 // checkLoop feeds every event to the checker; a tick is committed to the
