@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"net"
 	"os"
 	"path"
@@ -82,9 +83,9 @@ type Lab struct {
 	Vars    []Var
 	Values  map[string]string
 	Learner string
-	// Uses are the built-in labs the file uses (use:), each once, in the
-	// order of their first use.
-	Uses []*Lab
+	// usedValues are the learner's values of the variables of the built-in
+	// labs the file uses (use:), named LAB.NAME.
+	usedValues map[string]string
 }
 
 // Service is one server the lab runs, with its options loaded.
@@ -328,14 +329,9 @@ func (ld *loader) use(id string) (*Lab, error) {
 // those of the built-in labs it uses, named LAB.NAME ("dns.secret"), for
 // the instructor.
 func (l *Lab) LearnerValues() map[string]string {
-	out := map[string]string{}
-	for _, u := range l.Uses {
-		for k, v := range u.LearnerValues() {
-			if !strings.Contains(k, ".") {
-				k = u.ID + "." + k
-			}
-			out[k] = v
-		}
+	out := maps.Clone(l.usedValues)
+	if out == nil {
+		out = map[string]string{}
 	}
 	for k, v := range l.Values {
 		out[k] = v
@@ -437,7 +433,17 @@ func parse(src []byte, data fs.FS, shown string, r *refs, o loadOpts) (*Lab, err
 	}
 	ld.lessons(lab, lessonSrcs)
 	ld.exercise(lab, fields, o)
-	lab.Uses = ld.used
+	for _, u := range ld.used {
+		for k, v := range u.LearnerValues() {
+			if !strings.Contains(k, ".") {
+				k = u.ID + "." + k
+			}
+			if lab.usedValues == nil {
+				lab.usedValues = map[string]string{}
+			}
+			lab.usedValues[k] = v
+		}
+	}
 	if len(ld.errs) > 0 {
 		return nil, ld.errs
 	}

@@ -4,6 +4,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -50,6 +51,12 @@ func TestInstructorDashboard(t *testing.T) {
 	do(t, ctx, "opening a's timeline", chromedp.Click(chromedp.CSS(`tr[data-learner="a"] th button`)),
 		chromedp.WaitVisible(chromedp.CSS(`#timeline-list li`)))
 	waitPage(t, ctx, "a's timeline", `document.getElementById("timeline-list").textContent.includes("dns.query")`)
+	// The learner's own account and flag, for the instructor to check an
+	// answer against.
+	info := eval[string](t, ctx, `document.getElementById("timeline-info").textContent`)
+	if !strings.Contains(info, "Their account: a / ") || !strings.Contains(info, "Their values: secret="+labValue(t, "dns", "a", "secret")) {
+		t.Errorf("a's timeline says %q", info)
+	}
 	screenshot(t, ctx, "instructor-dashboard")
 
 	// In French: ?lang=fr (the cookie carries the token), then the switch

@@ -28,17 +28,20 @@ type ClassTask struct {
 // ClassLearner is one row of the grid: a learner's progress, one cell per
 // task in the order of Class.Tasks.
 type ClassLearner struct {
-	ID        string      `json:"id"`
-	Name      string      `json:"name,omitempty"`
-	Address   string      `json:"address,omitempty"`
-	User      string      `json:"user,omitempty"`     // the learner's own account
-	Password  string      `json:"password,omitempty"` // its password
-	Done      int         `json:"done"`
-	Total     int         `json:"total"`
-	Points    int         `json:"points"`
-	MaxPoints int         `json:"max_points"`
-	LastSeen  *time.Time  `json:"last_seen,omitempty"` // the learner's latest event this run
-	Cells     []ClassCell `json:"cells"`
+	ID       string `json:"id"`
+	Name     string `json:"name,omitempty"`
+	Address  string `json:"address,omitempty"`
+	User     string `json:"user,omitempty"`     // the learner's own account
+	Password string `json:"password,omitempty"` // its password
+	// Values are the learner's own values of the lab's variables (their
+	// flag, their word), LAB.NAME for those of a lab it uses.
+	Values    map[string]string `json:"values,omitempty"`
+	Done      int               `json:"done"`
+	Total     int               `json:"total"`
+	Points    int               `json:"points"`
+	MaxPoints int               `json:"max_points"`
+	LastSeen  *time.Time        `json:"last_seen,omitempty"` // the learner's latest event this run
+	Cells     []ClassCell       `json:"cells"`
 }
 
 // ClassCell is one learner's state on one task.

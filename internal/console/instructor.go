@@ -10,9 +10,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -404,7 +406,7 @@ func (s *ClassServer) reset(w http.ResponseWriter, r *http.Request) {
 }
 
 // ExportColumns are the columns of GET /api/class/export?format=csv.
-var ExportColumns = []string{"learner", "name", "task", "title", "done", "when", "points", "possible", "hints_shown", "late", "user", "password"}
+var ExportColumns = []string{"learner", "name", "task", "title", "done", "when", "points", "possible", "hints_shown", "late", "user", "password", "values"}
 
 func (s *ClassServer) export(w http.ResponseWriter, r *http.Request) {
 	format := r.URL.Query().Get("format")
@@ -429,6 +431,10 @@ func (s *ClassServer) export(w http.ResponseWriter, r *http.Request) {
 		cw := csv.NewWriter(w)
 		_ = cw.Write(ExportColumns)
 		for _, l := range c.Learners {
+			var values []string
+			for _, k := range slices.Sorted(maps.Keys(l.Values)) {
+				values = append(values, k+"="+l.Values[k])
+			}
 			for i, cell := range l.Cells {
 				title, possible := cell.Task, 0
 				if i < len(c.Tasks) {
@@ -439,7 +445,7 @@ func (s *ClassServer) export(w http.ResponseWriter, r *http.Request) {
 					when = cell.DoneAt.UTC().Format(time.RFC3339)
 				}
 				_ = cw.Write([]string{l.ID, l.Name, cell.Task, title, strconv.FormatBool(cell.Done), when,
-					strconv.Itoa(cell.Points), strconv.Itoa(possible), strconv.Itoa(cell.Hints), strconv.FormatBool(cell.Late), l.User, l.Password})
+					strconv.Itoa(cell.Points), strconv.Itoa(possible), strconv.Itoa(cell.Hints), strconv.FormatBool(cell.Late), l.User, l.Password, strings.Join(values, " ")})
 			}
 		}
 		cw.Flush()

@@ -68,9 +68,10 @@ type Class struct {
 	byAddr   map[netip.Addr]string
 	byMAC    map[string]string
 	byHost   map[string]string
-	accts    []service.Account // the learners' own accounts, in roster order
-	byMail   map[string]string // lower-case mail user → learner
-	bySNMP   map[string]string // SNMPv3 user → learner
+	accts    []service.Account            // the learners' own accounts, in roster order
+	byMail   map[string]string            // lower-case mail user → learner
+	bySNMP   map[string]string            // SNMPv3 user → learner
+	values   map[string]map[string]string // each learner's values of the lab's variables
 
 	token   string
 	server  *console.ClassServer
@@ -87,7 +88,8 @@ func newClass(l *Lab, opts ClassOptions) (*Class, error) {
 	}
 	c := &Class{lab: l, opts: opts, byID: map[string]*Lab{}, info: map[string]Learner{},
 		byAddr: map[netip.Addr]string{}, byMAC: map[string]string{}, byHost: map[string]string{},
-		byMail: map[string]string{}, bySNMP: map[string]string{}, seen: map[string]time.Time{}}
+		byMail: map[string]string{}, bySNMP: map[string]string{}, seen: map[string]time.Time{},
+		values: map[string]map[string]string{}}
 	key, err := loadClassSecret(l.opts.StateDir)
 	if err != nil {
 		return nil, err
@@ -122,6 +124,7 @@ func newClass(l *Lab, opts ClassOptions) (*Class, error) {
 			return nil, err
 		}
 		c.learners = append(c.learners, m)
+		c.values[ln.ID] = def.LearnerValues()
 		c.byID[ln.ID] = m
 		c.info[ln.ID] = ln
 		acct := service.Account{Learner: ln.ID, User: ln.ID, Secret: learnerPassword(key, ln.ID)}
@@ -402,6 +405,9 @@ func (c *Class) row(m *Lab) api.ClassLearner {
 	}
 	if m.account != nil {
 		r.User, r.Password = m.account.User, m.account.Password
+	}
+	if v := c.values[m.learner]; len(v) > 0 {
+		r.Values = v
 	}
 	c.seenMu.Lock()
 	if t, ok := c.seen[m.learner]; ok {

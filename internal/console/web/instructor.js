@@ -22,6 +22,8 @@
       cellDone: "done", cellTodo: "to do", cellLate: "done late",
       hints: (n) => n + (n === 1 ? " hint shown" : " hints shown"),
       timelineOf: (id) => "Timeline of " + id,
+      account: (u, p) => "Their account: " + u + " / " + p,
+      values: (v) => "Their values: " + v,
       summary: (n, d, e) => n + (n === 1 ? " learner, " : " learners, ") + d + " finished every task; " +
         e + (e === 1 ? " event" : " events"),
       unknown: (n) => n + (n === 1 ? " event" : " events") + " from addresses not on the roster",
@@ -46,6 +48,8 @@
       cellDone: "terminée", cellTodo: "à faire", cellLate: "terminée en retard",
       hints: (n) => n + (n > 1 ? " indices affichés" : " indice affiché"),
       timelineOf: (id) => "Chronologie de " + id,
+      account: (u, p) => "Son compte" + NB + ": " + u + " / " + p,
+      values: (v) => "Ses valeurs" + NB + ": " + v,
       summary: (n, d, e) => n + (n > 1 ? " apprenants, " : " apprenant, ") +
         (d === 0 ? "aucun n'a terminé" : d + (d > 1 ? " ont terminé" : " a terminé")) + " toutes les tâches" + NB + "; " +
         e + (e > 1 ? " événements" : " événement"),
@@ -94,7 +98,7 @@
     });
     setConn(conn);
     if (cls) draw();
-    if (shown) { $("timeline-h").textContent = w("timelineOf")(shown); drawTimeline(); }
+    if (shown) { $("timeline-h").textContent = w("timelineOf")(shown); drawInfo(); drawTimeline(); }
     showProblem(problem);
     drawLive();
   }
@@ -223,11 +227,27 @@
     list.replaceChildren(...(timelineEvents.length ? timelineEvents.map(eventLine) : [el("li", { class: "empty" }, w("noTimeline"))]));
   }
 
+  // drawInfo says what is the open timeline's learner's own: their
+  // account and their values of the lab's variables (their flag, their
+  // word), so that the instructor can check an answer.
+  function drawInfo() {
+    const l = shown && cls ? cls.learners.find((x) => x.id === shown) : null;
+    const parts = [];
+    if (l && l.user) parts.push(w("account")(l.user, l.password || ""));
+    if (l && l.values) {
+      const v = Object.keys(l.values).sort().map((k) => k + "=" + l.values[k]).join(" · ");
+      if (v) parts.push(w("values")(v));
+    }
+    $("timeline-info").textContent = parts.join(" — ");
+    $("timeline-info").hidden = parts.length === 0;
+  }
+
   async function openTimeline(id) {
     shown = id;
     timelineEvents = null;
     showProblem(null);
     $("timeline-h").textContent = w("timelineOf")(id);
+    drawInfo();
     $("timeline").hidden = false;
     drawTimeline();
     let r, data;
