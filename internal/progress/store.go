@@ -96,9 +96,10 @@ var migrations = []string{
 type Store struct {
 	dir string
 	db  *sql.DB
-	// wmu serialises this process's writers, so they queue here instead of
+	// wmu serialises this process's writers of the database, this store's
+	// and the services' (statedb.WriteLock), so they queue here instead of
 	// polling SQLite's busy handler; busy_timeout covers other processes.
-	wmu sync.Mutex
+	wmu *sync.Mutex
 }
 
 // Open opens (creating if needed) the state directory dir and its database,
@@ -113,7 +114,7 @@ func Open(dir string) (*Store, error) {
 		return nil, fmt.Errorf("progress: %w", err)
 	}
 	abs := filepath.Dir(path)
-	s := &Store{dir: abs, db: db}
+	s := &Store{dir: abs, db: db, wmu: statedb.WriteLock(path)}
 	if err := s.init(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("progress: state database %s: %w", path, err)

@@ -185,7 +185,7 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 	}
 	// Subscribe before any service can publish.
 	checkSub := l.bus.Subscribe(8192)
-	journalSub := l.bus.Subscribe(journalQueue)
+	journalSub := l.bus.Subscribe(l.journalSize())
 	consoleSub := l.bus.Subscribe(1024)
 	consoleSub.Pause(true) // until a browser or client follows the events
 	l.subs = []*bus.Subscription{checkSub, journalSub, consoleSub}
@@ -448,13 +448,26 @@ func (l *Lab) show(f fed, saved bool) {
 }
 
 // The journal's pace: it writes at most journalBatch events every
-// journalEvery (about 4,000 a second), and holds journalQueue more.
+// journalEvery and holds journalQueue more: about 1,000 events a second
+// and 1,024 queued for one learner, 4,000 and 8,192 for a class, where a
+// hundred learners doing their tasks at once queue a few thousand events
+// (a solo lab keeps its memory for its servers under a flood).
 const (
-	journalQueue = 8192
-	journalBatch = 1024
-	journalEvery = 250 * time.Millisecond
-	journalChunk = 256 // events per transaction
+	journalQueue      = 1024
+	journalBatch      = 256
+	classJournalQueue = 8192
+	classJournalBatch = 1024
+	journalEvery      = 250 * time.Millisecond
+	journalChunk      = 256 // events per transaction
 )
+
+// journalSize is the journal's queue: see journalQueue.
+func (l *Lab) journalSize() int {
+	if l.class != nil {
+		return classJournalQueue
+	}
+	return journalQueue
+}
 
 // journalLoop writes events to the journal in batches. It keeps up with a
 // class (a hundred learners doing their tasks at once queue a few thousand
@@ -463,6 +476,10 @@ const (
 // take, so the servers never slow down.
 func (l *Lab) journalLoop(sub *bus.Subscription) {
 	defer l.loops.Done()
+	max := journalBatch
+	if l.class != nil {
+		max = classJournalBatch
+	}
 	tick := time.NewTicker(journalEvery)
 	defer tick.Stop()
 	var batch []event.Event
@@ -502,7 +519,7 @@ func (l *Lab) journalLoop(sub *bus.Subscription) {
 		// A full batch waits for the next tick without reading, so that a
 		// flood fills the queue and the bus drops (and counts) the excess.
 		in = sub.C()
-		if len(batch) >= journalBatch {
+		if len(batch) >= max {
 			in = nil
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver (pure Go, no cgo)
 )
@@ -65,6 +66,29 @@ func Open(dir string, sync Sync, conns int) (*sql.DB, string, error) {
 		return nil, "", fmt.Errorf("state database %s: journal mode is %q, not wal; put the state directory on a local disk (--state DIR)", path, mode)
 	}
 	return db, path, nil
+}
+
+// The write locks, one per database file of this process.
+var (
+	writersMu sync.Mutex
+	writers   = map[string]*sync.Mutex{}
+)
+
+// WriteLock is the lock every writer of the database at path (as Open
+// returns it) takes in this process around a write transaction: the
+// progress store, the journal, the mail store and the DHCP leases then
+// queue here, handed over at once, instead of meeting in SQLite, whose
+// busy handler sleeps for up to 100 ms between tries. busy_timeout still
+// covers writers of other processes.
+func WriteLock(path string) *sync.Mutex {
+	writersMu.Lock()
+	defer writersMu.Unlock()
+	mu, ok := writers[path]
+	if !ok {
+		mu = new(sync.Mutex)
+		writers[path] = mu
+	}
+	return mu
 }
 
 // dsn builds the driver's URI (a file: URI, so that directories with spaces,

@@ -20,6 +20,7 @@ import (
 // of clients shares one commit instead of paying one each.
 type leaseDB struct {
 	db   *sql.DB
+	wmu  *sync.Mutex // the database's writers in this process (statedb.WriteLock)
 	stmt *sql.Stmt
 	errs func(error) // told when a commit fails; the leases stay in memory
 
@@ -60,7 +61,7 @@ func openLeaseDB(dir string) (*leaseDB, error) {
 		db.Close()
 		return nil, fmt.Errorf("state database %s: %w", path, err)
 	}
-	l := &leaseDB{db: db, stmt: stmt, errs: func(error) {}, wake: make(chan struct{}, 1), exited: make(chan struct{})}
+	l := &leaseDB{db: db, wmu: statedb.WriteLock(path), stmt: stmt, errs: func(error) {}, wake: make(chan struct{}, 1), exited: make(chan struct{})}
 	l.cond = sync.NewCond(&l.mu)
 	go l.writer()
 	return l, nil
@@ -127,6 +128,8 @@ func (l *leaseDB) writer() {
 // commit writes a batch in one transaction (a later record of the same
 // address overwrites an earlier one, in order).
 func (l *leaseDB) commit(batch []lease) error {
+	l.wmu.Lock()
+	defer l.wmu.Unlock()
 	tx, err := l.db.Begin()
 	if err != nil {
 		return err
@@ -190,6 +193,8 @@ func (l *leaseDB) all() ([]*lease, error) {
 // otherwise bring some back).
 func (l *leaseDB) clear() error {
 	l.flush()
+	l.wmu.Lock()
+	defer l.wmu.Unlock()
 	if _, err := l.db.Exec(`DELETE FROM dhcp_leases`); err != nil {
 		return fmt.Errorf("reset leases: %w", err)
 	}

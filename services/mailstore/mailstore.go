@@ -229,9 +229,10 @@ type Store struct {
 	users  map[string]int64 // lower-case name -> mail_users.id
 	passwd map[string][32]byte
 
-	// wmu serialises this process's writers (and orders the
-	// notifications as the commits); busy_timeout covers other processes.
-	wmu sync.Mutex
+	// wmu serialises this process's writers of the database, the
+	// store's and the others' (statedb.WriteLock), and orders the
+	// notifications as the commits; busy_timeout covers other processes.
+	wmu *sync.Mutex
 
 	// qmu guards q, the deliveries waiting to share a transaction (see
 	// groupcommit.go); it is never held while waiting for wmu.
@@ -275,7 +276,7 @@ func Open(stateDir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mailstore: %w", err)
 	}
-	s := &Store{db: db, opts: opts, users: map[string]int64{}, passwd: map[string][32]byte{},
+	s := &Store{db: db, wmu: statedb.WriteLock(path), opts: opts, users: map[string]int64{}, passwd: map[string][32]byte{},
 		watches: map[watchKey]map[*Watch]struct{}{}, w: writerConn{db: db},
 		kick: make(chan struct{}, 1), gatherMax: maxGather, gatherTimer: time.NewTimer(time.Hour),
 		writerDone: make(chan struct{})}
