@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -18,70 +17,6 @@ import (
 // maxFrame bounds one line and one message of the event stream: an event
 // frame carries its session's transcript, a few KiB for the mail lab.
 const maxFrame = 4 << 20
-
-// sseReader reads the messages of a text/event-stream body: "event:" sets
-// a message's type, "data:" lines are joined with LF, a blank line ends the
-// message, lines starting with ':' (pings) are comments, other fields are
-// ignored, and a message without data is not returned.
-type sseReader struct {
-	sc *bufio.Scanner
-}
-
-func newSSEReader(r io.Reader) *sseReader {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), maxFrame)
-	return &sseReader{sc: sc}
-}
-
-// errFrameTooLong is returned for a message of more than maxFrame bytes.
-var errFrameTooLong = errors.New("event-stream message too long")
-
-// next returns the next message's type ("message" when none was given) and
-// its data, or io.EOF at the end of the stream; a message cut off by the
-// end is dropped. The data is the caller's.
-func (r *sseReader) next() (kind string, data []byte, err error) {
-	hasData := false
-	for r.sc.Scan() {
-		line := bytes.TrimSuffix(r.sc.Bytes(), []byte("\r"))
-		if len(line) == 0 {
-			if !hasData {
-				kind = ""
-				continue
-			}
-			if kind == "" {
-				kind = "message"
-			}
-			return kind, data, nil
-		}
-		if line[0] == ':' {
-			continue
-		}
-		field, value, found := bytes.Cut(line, []byte(":"))
-		if found {
-			value = bytes.TrimPrefix(value, []byte(" "))
-		}
-		switch string(field) {
-		case "event":
-			kind = string(value)
-		case "data":
-			if hasData {
-				data = append(data, '\n')
-			}
-			hasData = true
-			data = append(data, value...)
-			if len(data) > maxFrame {
-				return "", nil, fmt.Errorf("%w (over %d bytes)", errFrameTooLong, maxFrame)
-			}
-		}
-	}
-	if err := r.sc.Err(); err != nil {
-		if errors.Is(err, bufio.ErrTooLong) {
-			return "", nil, fmt.Errorf("%w (a line over %d bytes)", errFrameTooLong, maxFrame)
-		}
-		return "", nil, err
-	}
-	return "", nil, io.EOF
-}
 
 // tickKey is one learner's one task.
 type tickKey struct{ learner, task string }
@@ -283,9 +218,9 @@ func (w *watcher) once(ctx context.Context, client *http.Client, web, token stri
 	w.mu.Lock()
 	w.conns++
 	w.mu.Unlock()
-	r := newSSEReader(resp.Body)
+	r := api.NewSSEReader(resp.Body, maxFrame)
 	for {
-		kind, data, err := r.next()
+		kind, data, err := r.Next()
 		if err != nil {
 			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 				return nil
@@ -293,7 +228,7 @@ func (w *watcher) once(ctx context.Context, client *http.Client, web, token stri
 			if ctx.Err() != nil {
 				return nil
 			}
-			if errors.Is(err, errFrameTooLong) {
+			if errors.Is(err, api.ErrSSETooLong) {
 				return fmt.Errorf("event stream: %w", err)
 			}
 			return nil // the connection was cut: a reconnection follows

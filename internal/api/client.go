@@ -90,9 +90,9 @@ func (c *Client) Events(ctx context.Context, fn func(kind string, data json.RawM
 		return fmt.Errorf("lab api: %s answered %q, not an event stream: is this the lab's console address?",
 			req.URL, resp.Header.Get("Content-Type"))
 	}
-	r := newSSEReader(resp.Body, maxSSELine)
+	r := NewSSEReader(resp.Body, maxSSELine)
 	for {
-		kind, data, err := r.next()
+		kind, data, err := r.Next()
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()

@@ -8,32 +8,35 @@ import (
 	"io"
 )
 
-// sseReader reads messages from a text/event-stream body as the HTML
+// SSEReader reads messages from a text/event-stream body as the HTML
 // standard describes: lines end in CRLF, LF or CR; a blank line ends a
 // message; "event:" sets its type (default "message"); "data:" lines are
 // joined with LF; lines starting with ':' are comments; other fields (id,
 // retry) are ignored; a message without data is not dispatched; a message
 // cut off by the end of the stream is discarded.
-type sseReader struct {
+type SSEReader struct {
 	sc    *bufio.Scanner
 	max   int
 	first bool
 }
 
-var errSSETooLong = errors.New("event-stream message too long")
+// ErrSSETooLong is returned for a line or a message longer than the
+// reader's bound.
+var ErrSSETooLong = errors.New("event-stream message too long")
 
-func newSSEReader(r io.Reader, max int) *sseReader {
+// NewSSEReader reads r, refusing lines and messages over max bytes.
+func NewSSEReader(r io.Reader, max int) *SSEReader {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 4096), max)
 	sc.Split(scanSSELines)
-	return &sseReader{sc: sc, max: max, first: true}
+	return &SSEReader{sc: sc, max: max, first: true}
 }
 
 var bom = []byte("\uFEFF")
 
-// next returns the next message's type and data, or io.EOF at the end of
+// Next returns the next message's type and data, or io.EOF at the end of
 // the stream.
-func (r *sseReader) next() (kind string, data []byte, err error) {
+func (r *SSEReader) Next() (kind string, data []byte, err error) {
 	hasData := false
 	for r.sc.Scan() {
 		line := r.sc.Bytes()
@@ -71,13 +74,13 @@ func (r *sseReader) next() (kind string, data []byte, err error) {
 			hasData = true
 			data = append(data, value...)
 			if len(data) > r.max {
-				return "", nil, fmt.Errorf("%w (over %d bytes)", errSSETooLong, r.max)
+				return "", nil, fmt.Errorf("%w (over %d bytes)", ErrSSETooLong, r.max)
 			}
 		}
 	}
 	if err := r.sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
-			return "", nil, fmt.Errorf("%w (a line over %d bytes)", errSSETooLong, r.max)
+			return "", nil, fmt.Errorf("%w (a line over %d bytes)", ErrSSETooLong, r.max)
 		}
 		return "", nil, err
 	}

@@ -13,10 +13,10 @@ type sseMsg struct{ kind, data string }
 
 // readAll parses a whole stream.
 func readAll(r io.Reader, max int) ([]sseMsg, error) {
-	sr := newSSEReader(r, max)
+	sr := NewSSEReader(r, max)
 	var out []sseMsg
 	for {
-		kind, data, err := sr.next()
+		kind, data, err := sr.Next()
 		if errors.Is(err, io.EOF) {
 			return out, nil
 		}
@@ -75,8 +75,8 @@ func TestSSEReaderTooLong(t *testing.T) {
 		strings.Repeat("data: "+strings.Repeat("x", 20)+"\n", 5), // many lines
 	} {
 		_, err := readAll(strings.NewReader(in), 64)
-		if !errors.Is(err, errSSETooLong) {
-			t.Errorf("error = %v, want errSSETooLong", err)
+		if !errors.Is(err, ErrSSETooLong) {
+			t.Errorf("error = %v, want ErrSSETooLong", err)
 		}
 	}
 }
@@ -108,7 +108,7 @@ func FuzzSSE(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in []byte) {
 		const max = 1 << 12
 		got, err := readAll(bytes.NewReader(in), max)
-		if err != nil && !errors.Is(err, errSSETooLong) {
+		if err != nil && !errors.Is(err, ErrSSETooLong) {
 			t.Fatalf("unexpected error %v", err)
 		}
 		if err != nil {
