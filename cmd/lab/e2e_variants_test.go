@@ -1,19 +1,25 @@
 package main
 
 import (
+	"encoding/json"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"protolab/internal/api"
+	"protolab/internal/catalog"
+	"protolab/internal/event"
 	"protolab/internal/service"
+	"protolab/labs"
 )
 
-// classEndpoint starts `lab serve` with labFlags for serveRoster's class
-// and returns it with the address of one of its servers.
-func classEndpoint(t *testing.T, svc, network string, labFlags ...string) (*serveProc, string, string) {
+// serveClass starts `lab serve` with labFlags for serveRoster's class
+// and returns it with its servers' endpoints.
+func serveClass(t *testing.T, labFlags ...string) (*serveProc, service.Endpoints) {
 	t.Helper()
 	dir := t.TempDir()
 	roster := filepath.Join(dir, "roster.yaml")
@@ -22,13 +28,18 @@ func classEndpoint(t *testing.T, svc, network string, labFlags ...string) (*serv
 	}
 	state := filepath.Join(dir, "state")
 	p := startServe(t, state, roster, labFlags...)
-	st := (&labProc{t: t, state: state}).status()
-	a, ok := service.Endpoints(st.Endpoints).Find(svc, network)
+	return p, service.Endpoints((&labProc{t: t, state: state}).status().Endpoints)
+}
+
+// hostPort is the address of one of eps's servers.
+func hostPort(t *testing.T, eps service.Endpoints, svc, network string) (string, string) {
+	t.Helper()
+	a, ok := eps.Find(svc, network)
 	if !ok {
-		t.Fatalf("no %s endpoint: %+v", svc, st)
+		t.Fatalf("no %s endpoint: %+v", svc, eps)
 	}
 	host, port, _ := net.SplitHostPort(a)
-	return p, host, port
+	return host, port
 }
 
 // TestServeLearnerFlags: in a class, the DNS server gives each learner
@@ -36,7 +47,8 @@ func classEndpoint(t *testing.T, svc, network string, labFlags ...string) (*serv
 // by the address dig asks from.
 func TestServeLearnerFlags(t *testing.T) {
 	dig := needTool(t, "dig")
-	p, host, port := classEndpoint(t, "dns", "udp", "--lab", "dns")
+	p, eps := serveClass(t, "--lab", "dns")
+	host, port := hostPort(t, eps, "dns", "udp")
 	flags := map[string]string{}
 	for _, l := range []struct{ id, from string }{{"a", "127.0.0.1"}, {"c", "127.0.0.3"}} {
 		want := `"flag=` + labValue(t, "dns", l.id, "secret") + `"`
@@ -66,7 +78,8 @@ func TestServeLearnerFlags(t *testing.T) {
 // neighbour's, and the guess ticks for that learner only.
 func TestServeLearnerCommunities(t *testing.T) {
 	snmpget := needTool(t, "snmpget")
-	p, host, port := classEndpoint(t, "snmp", "udp", "--lab", "snmp")
+	p, eps := serveClass(t, "--lab", "snmp")
+	host, port := hostPort(t, eps, "snmp", "udp")
 	mine, theirs := labValue(t, "snmp", "c", "community"), ""
 	for _, other := range []string{"a", "b"} {
 		if v := labValue(t, "snmp", other, "community"); v != mine && theirs == "" {
@@ -93,5 +106,84 @@ func TestServeLearnerCommunities(t *testing.T) {
 	c := p.waitClass(t, "c ticks community-guess", func(c api.Class) bool { return cellDone(c, "c", "community-guess") })
 	if cellDone(c, "a", "community-guess") {
 		t.Fatalf("learner a ticked c's guess: %+v", c.Learners)
+	}
+}
+
+// TestServeExerciseVariants: lab serve --exercise runs the French example
+// for a class: each learner's word to put in a Subject is their own (a
+// neighbour's word ticks nothing for them), and the DNS server the
+// exercise uses from the dns lab gives each learner their own flag.
+func TestServeExerciseVariants(t *testing.T) {
+	dig, swaks := needTool(t, "dig"), needTool(t, "swaks")
+	file := filepath.Join("..", "..", "exercises", "dns-courrier", "exercise.yaml")
+	word := func(learner string) string {
+		lab, err := labs.LoadExercise(file, learner, catalog.New())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return lab.Values["mot"]
+	}
+	mine, theirs := word("c"), ""
+	for _, other := range []string{"a", "b"} {
+		if w := word(other); w != mine && theirs == "" {
+			theirs = w
+		}
+	}
+	if theirs == "" {
+		t.Fatalf("learners a, b and c all drew the word %q", mine)
+	}
+	p, eps := serveClass(t, "--exercise", file)
+	host, port := hostPort(t, eps, "dns", "udp")
+	mh, mp := hostPort(t, eps, "smtp", "tcp")
+	mx := net.JoinHostPort(mh, mp)
+	send := func(subject string) {
+		mustTool(t, "250", "", swaks, "--server", mx, "--local-interface", "127.0.0.3", "--from", "alice@lab.test",
+			"--to", "bob@lab.test", "--header", "Subject: "+subject)
+	}
+	send(theirs)
+	send(mine)
+	c := p.waitClass(t, "c ticks envoyer-mot", func(c api.Class) bool { return cellDone(c, "c", "envoyer-mot") })
+	if cellDone(c, "a", "envoyer-mot") || cellDone(c, "b", "envoyer-mot") {
+		t.Fatalf("another learner ticked c's mail: %+v", c.Learners)
+	}
+	// The tick is the second mail's, with c's word: the first, with a
+	// neighbour's, came before it and ticked nothing.
+	var doneAt time.Time
+	for _, row := range c.Learners {
+		for _, cell := range row.Cells {
+			if row.ID == "c" && cell.Task == "envoyer-mot" && cell.DoneAt != nil {
+				doneAt = *cell.DoneAt
+			}
+		}
+	}
+	req, _ := http.NewRequest("GET", p.web+"/api/class/learner?id=c", nil)
+	req.Header.Set("Authorization", "Bearer "+p.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tl struct{ Events []event.Event }
+	err = json.NewDecoder(resp.Body).Decode(&tl)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	subjects := map[string]time.Time{}
+	for _, e := range tl.Events {
+		if e.Kind == "smtp.delivered" {
+			subjects[e.Attrs["subject"]] = e.Time
+		}
+	}
+	if at, ok := subjects[mine]; !ok || !at.Equal(doneAt) || !subjects[theirs].Before(doneAt) {
+		t.Fatalf("c's deliveries %v; the tick at %v should be the one with %q", subjects, doneAt, mine)
+	}
+	out := strings.TrimSpace(runTool(t, dig, "-b", "127.0.0.3", "@"+host, "-p", port, "+short", "secret.lab.test", "TXT"))
+	if want := `"flag=` + labValue(t, "dns", "c", "secret") + `"`; out != want {
+		t.Fatalf("learner c reads %s in the exercise's DNS, want their own %s", out, want)
+	}
+	for _, row := range c.Learners {
+		if row.ID == "c" && (row.Values["mot"] != mine || row.Values["dns.secret"] != labValue(t, "dns", "c", "secret")) {
+			t.Errorf("the dashboard gives c the values %v", row.Values)
+		}
 	}
 }

@@ -122,9 +122,9 @@ func (c *cli) runServe(ctx context.Context, opts *serveOptions) error {
 		if file, err = filepath.Abs(opts.exercise); err != nil {
 			return err
 		}
-		// The services are the first learner's; each learner's checks are
-		// their own.
-		if lab, err = c.loadExerciseFor(opts.exercise, rost.Learners[0].ID); err != nil {
+		// The class's own values (the local user's) serve the addresses of
+		// no learner; each learner's checks, texts and servers have theirs.
+		if lab, err = c.loadExerciseFor(opts.exercise, ""); err != nil {
 			return err
 		}
 		class.Variant = func(learner string) (*labs.Lab, error) { return c.loadExerciseFor(opts.exercise, learner) }
@@ -139,8 +139,10 @@ func (c *cli) runServe(ctx context.Context, opts *serveOptions) error {
 		}
 		// Each learner's servers hold the learner's own values of the
 		// lab's variables (the secret TXT record, the weak community).
-		id := lab.ID
-		class.Variant = func(learner string) (*labs.Lab, error) { return labs.LoadIDFor(id, learner, c.reg) }
+		// A lab without variables is the same for everyone: loaded once.
+		if id := lab.ID; len(lab.LearnerValues()) > 0 {
+			class.Variant = func(learner string) (*labs.Lab, error) { return labs.LoadIDFor(id, learner, c.reg) }
+		}
 	}
 	overrides, err := checkServerFlags(lab, opts.ports, opts.keep, opts.port, opts.bind, opts.web)
 	if err != nil {
