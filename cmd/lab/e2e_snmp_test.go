@@ -4,7 +4,6 @@ package main
 // snmptrapd.
 
 import (
-	"bufio"
 	"context"
 	"net"
 	"os"
@@ -15,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"protolab/internal/trapdtest"
 )
 
 // snmpTool runs a net-snmp command without MIB files (Debian ships none).
@@ -66,45 +67,8 @@ func TestSNMPLabWithRealClients(t *testing.T) {
 	needTool(t, "snmpget")
 	// snmptrapd first, on a free port the lab's copy sends its traps to.
 	trapPort := freeUDPPort(t)
-	conf := filepath.Join(t.TempDir(), "snmptrapd.conf")
-	os.WriteFile(conf, []byte("disableAuthorization yes\n"), 0o600)
-	ctx, cancel := context.WithCancel(context.Background())
-	trapd := exec.CommandContext(ctx, needTool(t, "snmptrapd"), "-f", "-Lo", "-C", "-c", conf, "-On", "udp:127.0.0.1:"+trapPort)
-	trapd.Env = append(os.Environ(), "MIBS=", "MIBDIRS=/nonexistent")
-	stdout, err := trapd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := trapd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cancel(); trapd.Wait() })
-	lines := make(chan string, 256)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
-	waitLine := func(what string) string {
-		t.Helper()
-		deadline := time.After(15 * time.Second)
-		for {
-			select {
-			case l, ok := <-lines:
-				if !ok {
-					t.Fatalf("snmptrapd ended before %q", what)
-				}
-				if strings.Contains(l, what) {
-					return l
-				}
-			case <-deadline:
-				t.Fatalf("snmptrapd printed no %q", what)
-			}
-		}
-	}
-	waitLine("NET-SNMP version") // it listens
+	trapd := trapdtest.Start(t, needTool(t, "snmptrapd"), "127.0.0.1:"+trapPort)
+	waitLine := trapd.Wait
 
 	p := startLabID(t, "", t.TempDir(), "--file", snmpLabWithTrapPort(t, trapPort))
 	a, ok := p.eps.Find("snmp", "udp")

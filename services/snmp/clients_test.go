@@ -1,15 +1,15 @@
 package snmp
 
 import (
-	"bufio"
 	"context"
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"protolab/internal/trapdtest"
 )
 
 // tool finds a net-snmp command, skipping the test when it is absent
@@ -180,48 +180,7 @@ func freeUDPPort(t *testing.T) string {
 func TestSnmptrapdReceivesLinkDown(t *testing.T) {
 	bin := tool(t, "snmptrapd")
 	target := freeUDPPort(t)
-	conf := filepath.Join(t.TempDir(), "snmptrapd.conf")
-	if err := os.WriteFile(conf, []byte("authCommunity log,execute,net public\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin, "-f", "-Lo", "-On", "-C", "-c", conf, "--disableAuthorization=yes", "udp:"+target)
-	cmd.Env = append(os.Environ(), "MIBS=", "MIBDIRS=/nonexistent", "HOME="+t.TempDir())
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = cmd.Stdout
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cancel(); _ = cmd.Wait() })
-	lines := make(chan string, 100)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
-	waitFor := func(what string) string {
-		t.Helper()
-		deadline := time.After(10 * time.Second)
-		for {
-			select {
-			case l, ok := <-lines:
-				if !ok {
-					t.Fatalf("snmptrapd ended before %q", what)
-				}
-				if strings.Contains(l, what) {
-					return l
-				}
-			case <-deadline:
-				t.Fatalf("snmptrapd did not print %q", what)
-			}
-		}
-	}
-	waitFor("NET-SNMP version")
+	waitFor := trapdtest.Start(t, bin, target).Wait
 
 	r := start(t, "trap_target: "+target+"\n")
 	if out, err := netsnmp(t, r, "snmpset", "-v2c", "-c", "private", "AGENT", "1.3.6.1.2.1.2.2.1.7.3", "i", "2"); err != nil {
