@@ -9,10 +9,10 @@ import (
 	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
-	"go.yaml.in/yaml/v3"
 
 	"protolab/internal/eventtest"
 	"protolab/internal/service"
+	"protolab/internal/servicetest"
 )
 
 // labOptions are the options of the built-in dhcp lab.
@@ -29,26 +29,13 @@ options:
   ntp: [192.0.2.1]
 `
 
-// yamlNode parses a YAML document into the node Load is given.
-func yamlNode(t testing.TB, text string) *yaml.Node {
-	t.Helper()
-	var doc yaml.Node
-	if err := yaml.Unmarshal([]byte(text), &doc); err != nil {
-		t.Fatalf("yaml: %v", err)
-	}
-	if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
-		return doc.Content[0]
-	}
-	return &doc
-}
-
 // loadLab loads options (labOptions when empty).
 func loadLab(t testing.TB, opts string) *prepared {
 	t.Helper()
 	if opts == "" {
 		opts = labOptions
 	}
-	p, err := Spec.Load(yamlNode(t, opts), nil)
+	p, err := Spec.Load(servicetest.YAML(t, opts), nil)
 	if err != nil {
 		t.Fatalf("load: %v", err)
 	}

@@ -2,6 +2,7 @@ package dhcp
 
 import (
 	"net/netip"
+	"protolab/internal/servicetest"
 	"strings"
 	"testing"
 	"time"
@@ -9,7 +10,7 @@ import (
 
 func TestOptionsDefaults(t *testing.T) {
 	for _, text := range []string{"", "null"} {
-		p, err := Spec.Load(yamlNode(t, text), nil)
+		p, err := Spec.Load(servicetest.YAML(t, text), nil)
 		if err != nil {
 			t.Fatalf("%q: %v", text, err)
 		}
@@ -72,7 +73,7 @@ func TestOptionsErrors(t *testing.T) {
 		{"\n\noptions:\n  broadcast: x", "line 4: options: broadcast"},
 	}
 	for _, tt := range tests {
-		_, err := Spec.Load(yamlNode(t, tt.text), nil)
+		_, err := Spec.Load(servicetest.YAML(t, tt.text), nil)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%q: got %v, want %q", tt.text, err, tt.want)
 		}

@@ -13,32 +13,19 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
-	"go.yaml.in/yaml/v3"
 
 	"protolab/internal/eventtest"
 	"protolab/internal/service"
+	"protolab/internal/servicetest"
 )
 
 // labOptions is how the built-in lab names its zones.
 const labOptions = `zones: [zones/lab.test.zone, zones/2.0.192.in-addr.arpa.zone, zones/0.0.0.0.9.8.0.0.8.b.d.0.1.0.0.2.ip6.arpa.zone]`
 
-// yamlNode parses a YAML document into the node Load is given.
-func yamlNode(t testing.TB, text string) *yaml.Node {
-	t.Helper()
-	var doc yaml.Node
-	if err := yaml.Unmarshal([]byte(text), &doc); err != nil {
-		t.Fatalf("yaml: %v", err)
-	}
-	if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
-		return doc.Content[0]
-	}
-	return &doc
-}
-
 // loadLab loads the built-in lab zones with extra options appended.
 func loadLab(t testing.TB, extra string) *prepared {
 	t.Helper()
-	p, err := Spec.Load(yamlNode(t, labOptions+"\n"+extra), labDir(t))
+	p, err := Spec.Load(servicetest.YAML(t, labOptions+"\n"+extra), labDir(t))
 	if err != nil {
 		t.Fatalf("load: %v", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"protolab/internal/service"
+	"protolab/internal/servicetest"
 )
 
 const goodZone = `$ORIGIN example.test.
@@ -92,7 +93,7 @@ www  IN MX  10 ns1
 			if tt.opts == "-" {
 				_, err = Spec.Load(nil, files)
 			} else {
-				_, err = Spec.Load(yamlNode(t, tt.opts), files)
+				_, err = Spec.Load(servicetest.YAML(t, tt.opts), files)
 			}
 			if err == nil {
 				t.Fatal("loaded without error")
@@ -120,7 +121,7 @@ func TestLoadOptions(t *testing.T) {
 		{"allow_transfer: yes\nzones:\n  - zones/example.test.zone", true},
 		{"zones: [example.test.zone]", true}, // found under zones/
 	} {
-		p, err := Spec.Load(yamlNode(t, tt.opts), files)
+		p, err := Spec.Load(servicetest.YAML(t, tt.opts), files)
 		if err != nil {
 			t.Fatalf("%q: %v", tt.opts, err)
 		}
@@ -293,7 +294,7 @@ func TestREADMEExamples(t *testing.T) {
 	}
 
 	// The brief form, with bare file names, loads too.
-	if _, err := Spec.Load(yamlNode(t, "zones: [lab.test.zone, 2.0.192.in-addr.arpa.zone, 0.0.0.0.9.8.0.0.8.b.d.0.1.0.0.2.ip6.arpa.zone]\nallow_transfer: true"), labDir(t)); err != nil {
+	if _, err := Spec.Load(servicetest.YAML(t, "zones: [lab.test.zone, 2.0.192.in-addr.arpa.zone, 0.0.0.0.9.8.0.0.8.b.d.0.1.0.0.2.ip6.arpa.zone]\nallow_transfer: true"), labDir(t)); err != nil {
 		t.Errorf("bare names: %v", err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/miekg/dns"
 
 	"protolab/internal/service"
+	"protolab/internal/servicetest"
 )
 
 // TestLearnerVariants: in a class, each learner is answered from the zones
@@ -17,7 +18,7 @@ import (
 // query comes from; any other client gets the lab's own.
 func TestLearnerVariants(t *testing.T) {
 	load := func(secret string) service.Prepared {
-		p, err := Spec.Load(yamlNode(t, labOptions+"\nallow_transfer: true"), labDirWith(t, secret))
+		p, err := Spec.Load(servicetest.YAML(t, labOptions+"\nallow_transfer: true"), labDirWith(t, secret))
 		if err != nil {
 			t.Fatal(err)
 		}

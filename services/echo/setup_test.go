@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"protolab/internal/service"
+	"protolab/internal/servicetest"
 )
 
 func TestDecodeOptions(t *testing.T) {
@@ -31,7 +32,7 @@ func TestDecodeOptions(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.yaml, func(t *testing.T) {
-			o, err := decodeOptions(yamlNode(t, tt.yaml))
+			o, err := decodeOptions(servicetest.YAML(t, tt.yaml))
 			switch {
 			case tt.wantErr != "":
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.HasPrefix(err.Error(), "echo: ") {
@@ -54,7 +55,7 @@ func TestLoad(t *testing.T) {
 	if p.(*prepared).o != defaultOptions() {
 		t.Errorf("no options: %+v", p.(*prepared).o)
 	}
-	if _, err := Spec.Load(yamlNode(t, "max_conns: -1"), nil); err == nil {
+	if _, err := Spec.Load(servicetest.YAML(t, "max_conns: -1"), nil); err == nil {
 		t.Error("a bad option loaded")
 	}
 	// The spec is consistent: every event is documented, every action too.

@@ -18,21 +18,9 @@ import (
 
 	"protolab/internal/event"
 	"protolab/internal/service"
+	"protolab/internal/servicetest"
 	"protolab/services/mailstore"
 )
-
-// yamlNode parses a YAML document into the node Load is given.
-func yamlNode(t testing.TB, text string) *yaml.Node {
-	t.Helper()
-	var doc yaml.Node
-	if err := yaml.Unmarshal([]byte(text), &doc); err != nil {
-		t.Fatalf("yaml: %v", err)
-	}
-	if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
-		return doc.Content[0]
-	}
-	return &doc
-}
 
 // collector is a Publisher for tests: it keeps every event, in order, and
 // checks each against the Spec (kind and attributes declared).
@@ -161,7 +149,7 @@ func startServer(t testing.TB, opts string, tune func(*prepared), storeOpts ...m
 	t.Cleanup(func() { st.Close() })
 	var node *yaml.Node
 	if opts != "" {
-		node = yamlNode(t, opts)
+		node = servicetest.YAML(t, opts)
 	}
 	p, err := Spec.Load(node, nil)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"protolab/internal/service"
+	"protolab/internal/servicetest"
 	"protolab/services/mailstore"
 )
 
@@ -46,7 +47,7 @@ func TestOptions(t *testing.T) {
 			if tc.yaml == "" {
 				p, err = Spec.Load(nil, nil)
 			} else {
-				p, err = Spec.Load(yamlNode(t, tc.yaml), nil)
+				p, err = Spec.Load(servicetest.YAML(t, tc.yaml), nil)
 			}
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) || !strings.HasPrefix(err.Error(), "imap: ") {

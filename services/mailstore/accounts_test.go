@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"protolab/internal/service"
+	"protolab/internal/servicetest"
 )
 
 // TestServiceAccounts: the learners' own accounts (lab serve) get a
@@ -12,7 +13,7 @@ import (
 // not listed among the lab's credentials; a learner named like a lab
 // account does not start.
 func TestServiceAccounts(t *testing.T) {
-	p, err := Spec.Load(yamlNode(t, "users: [{name: alice, password: wonderland}]"), nil)
+	p, err := Spec.Load(servicetest.YAML(t, "users: [{name: alice, password: wonderland}]"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"go.yaml.in/yaml/v3"
 )
 
 var ctx = context.Background()
@@ -135,19 +133,6 @@ func wantErr(t testing.TB, what string, err, want error) {
 	case err != nil && !strings.HasPrefix(err.Error(), "mailstore: "):
 		t.Errorf("%s: error %q does not start with \"mailstore: \"", what, err)
 	}
-}
-
-// yamlNode parses a YAML document into the node Load is given.
-func yamlNode(t testing.TB, text string) *yaml.Node {
-	t.Helper()
-	var doc yaml.Node
-	if err := yaml.Unmarshal([]byte(text), &doc); err != nil {
-		t.Fatalf("yaml: %v", err)
-	}
-	if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
-		return doc.Content[0]
-	}
-	return &doc
 }
 
 // recv waits for the next change on a watch, failing after a deadline.

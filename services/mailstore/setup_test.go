@@ -11,6 +11,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"protolab/internal/service"
+	"protolab/internal/servicetest"
 	"protolab/internal/yamlx"
 )
 
@@ -41,7 +42,7 @@ welcome: false`, Options{Domain: "example.test", Users: []User{{"carol", "s3cret
 		t.Run(tt.name, func(t *testing.T) {
 			var n *yaml.Node
 			if tt.yaml != "-" {
-				n = yamlNode(t, tt.yaml)
+				n = servicetest.YAML(t, tt.yaml)
 			}
 			p, err := Spec.Load(n, nil)
 			if err != nil {
@@ -91,7 +92,7 @@ func TestLoadErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Spec.Load(yamlNode(t, tt.yaml), nil)
+			_, err := Spec.Load(servicetest.YAML(t, tt.yaml), nil)
 			var ye *yamlx.Error
 			if !errors.As(err, &ye) {
 				t.Fatalf("error %v (%T), want a *yamlx.Error", err, err)
@@ -106,7 +107,7 @@ func TestLoadErrors(t *testing.T) {
 // TestService starts the service as the runner does: the store is shared,
 // the instance lists credentials, resets and shuts down.
 func TestService(t *testing.T) {
-	p, err := Spec.Load(yamlNode(t, "users: [{name: alice, password: wonderland}, {name: bob, password: builder}]"), nil)
+	p, err := Spec.Load(servicetest.YAML(t, "users: [{name: alice, password: wonderland}, {name: bob, password: builder}]"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

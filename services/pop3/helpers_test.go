@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"go.yaml.in/yaml/v3"
-
 	"protolab/internal/event"
 	"protolab/internal/eventtest"
 	"protolab/internal/labtls"
@@ -296,16 +294,3 @@ func tlsClient(c net.Conn) *tls.Conn {
 }
 
 func newReader(r io.Reader) *bufio.Reader { return bufio.NewReader(r) }
-
-// yamlNode parses a YAML document into the node Load is given.
-func yamlNode(t testing.TB, text string) *yaml.Node {
-	t.Helper()
-	var doc yaml.Node
-	if err := yaml.Unmarshal([]byte(text), &doc); err != nil {
-		t.Fatalf("yaml: %v", err)
-	}
-	if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
-		return doc.Content[0]
-	}
-	return &doc
-}

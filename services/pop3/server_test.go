@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"protolab/internal/service"
+	"protolab/internal/servicetest"
 	"protolab/services/mailstore"
 )
 
@@ -16,7 +17,7 @@ import (
 // Spec.Load, the mail store shared under its name.
 func startSpec(t testing.TB, opts string, st *mailstore.Store, col *collector) service.Instance {
 	t.Helper()
-	p, err := Spec.Load(yamlNode(t, opts), nil)
+	p, err := Spec.Load(servicetest.YAML(t, opts), nil)
 	if err != nil {
 		t.Fatalf("load: %v", err)
 	}
@@ -40,7 +41,7 @@ func startSpec(t testing.TB, opts string, st *mailstore.Store, col *collector) s
 // (welcome messages included), with the lab's certificate for STLS.
 func TestStart(t *testing.T) {
 	// The mail store comes up through its own Spec, as the runner does it.
-	msp, err := mailstore.Spec.Load(yamlNode(t, "users: [{name: alice, password: wonderland}, {name: carol, password: secret}]"), nil)
+	msp, err := mailstore.Spec.Load(servicetest.YAML(t, "users: [{name: alice, password: wonderland}, {name: carol, password: secret}]"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +51,7 @@ func TestStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer msi.Shutdown(context.Background())
-	p, err := Spec.Load(yamlNode(t, "max_bad_commands: 5"), nil)
+	p, err := Spec.Load(servicetest.YAML(t, "max_bad_commands: 5"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"protolab/internal/service"
+	"protolab/internal/servicetest"
 )
 
 func TestLoadOptions(t *testing.T) {
@@ -25,7 +26,7 @@ func TestLoadOptions(t *testing.T) {
 		{"allow_insecure_auth: no", config{idleTimeout: 10 * time.Minute, maxBad: 10}},
 	}
 	for _, tt := range tests {
-		n := yamlNode(t, tt.opts)
+		n := servicetest.YAML(t, tt.opts)
 		if tt.opts == "-" {
 			n = nil
 		}
@@ -65,7 +66,7 @@ func TestLoadErrors(t *testing.T) {
 		{"max_bad_commands: 3\nmax_bad_commands: 4", []string{"line 2", "twice"}},
 	}
 	for _, tt := range tests {
-		_, err := Spec.Load(yamlNode(t, tt.opts), nil)
+		_, err := Spec.Load(servicetest.YAML(t, tt.opts), nil)
 		if err == nil {
 			t.Errorf("%q: loaded without error", tt.opts)
 			continue

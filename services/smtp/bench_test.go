@@ -10,6 +10,7 @@ import (
 
 	"protolab/internal/bus"
 	"protolab/internal/service"
+	"protolab/internal/servicetest"
 	"protolab/services/mailstore"
 )
 
@@ -29,7 +30,7 @@ func BenchmarkSMTPSource(b *testing.B) {
 		b.Skip("smtp-source is not on the PATH (Debian package postfix)")
 	}
 	st := newStore(b, mailstore.Options{})
-	p, err := Spec.Load(yamlNode(b, ""), nil)
+	p, err := Spec.Load(servicetest.YAML(b, ""), nil)
 	if err != nil {
 		b.Fatal(err)
 	}

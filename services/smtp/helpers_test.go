@@ -14,26 +14,12 @@ import (
 	"testing"
 	"time"
 
-	"go.yaml.in/yaml/v3"
-
 	"protolab/internal/event"
 	"protolab/internal/eventtest"
 	"protolab/internal/service"
+	"protolab/internal/servicetest"
 	"protolab/services/mailstore"
 )
-
-// yamlNode parses a YAML document into the node Load is given.
-func yamlNode(t testing.TB, text string) *yaml.Node {
-	t.Helper()
-	var doc yaml.Node
-	if err := yaml.Unmarshal([]byte(text), &doc); err != nil {
-		t.Fatalf("yaml: %v", err)
-	}
-	if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
-		return doc.Content[0]
-	}
-	return &doc
-}
 
 // newStore opens a mail store with alice/wonderland and bob/builder in a
 // temporary directory.
@@ -107,7 +93,7 @@ type setup struct {
 func startLab(t testing.TB, su setup) *lab {
 	t.Helper()
 	st := newStore(t, su.store)
-	p, err := Spec.Load(yamlNode(t, su.options), nil)
+	p, err := Spec.Load(servicetest.YAML(t, su.options), nil)
 	if err != nil {
 		t.Fatalf("load: %v", err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"protolab/internal/event"
 	"protolab/internal/service"
+	"protolab/internal/servicetest"
 )
 
 func splitHostPort(t testing.TB, addr string) (string, int) {
@@ -54,7 +55,7 @@ allow_insecure_auth: false
 			if tt.opts == "-" {
 				p, err = Spec.Load(nil, nil)
 			} else {
-				p, err = Spec.Load(yamlNode(t, tt.opts), nil)
+				p, err = Spec.Load(servicetest.YAML(t, tt.opts), nil)
 			}
 			if err != nil {
 				t.Fatalf("load: %v", err)
@@ -87,7 +88,7 @@ func TestLoadErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Spec.Load(yamlNode(t, tt.opts), nil)
+			_, err := Spec.Load(servicetest.YAML(t, tt.opts), nil)
 			if err == nil {
 				t.Fatal("loaded without error")
 			}

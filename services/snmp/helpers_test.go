@@ -7,10 +7,9 @@ import (
 	"testing/fstest"
 	"time"
 
-	"go.yaml.in/yaml/v3"
-
 	"protolab/internal/eventtest"
 	"protolab/internal/service"
+	"protolab/internal/servicetest"
 )
 
 // labOptions are the options of the router lab.
@@ -21,19 +20,6 @@ users:
   - {name: learner-md5, auth: MD5, auth_pass: labauthpass, priv: DES, priv_pass: labprivpass}
   - {name: watcher, auth: SHA, auth_pass: labauthpass}
 `
-
-// yamlNode parses a YAML document into the node Load is given.
-func yamlNode(t testing.TB, text string) *yaml.Node {
-	t.Helper()
-	var doc yaml.Node
-	if err := yaml.Unmarshal([]byte(text), &doc); err != nil {
-		t.Fatalf("yaml: %v", err)
-	}
-	if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
-		return doc.Content[0]
-	}
-	return &doc
-}
 
 // labFS is a lab directory holding the router's MIB.
 func labFS(t testing.TB) fstest.MapFS {
@@ -48,7 +34,7 @@ func labFS(t testing.TB) fstest.MapFS {
 // loadLab loads the router lab with extra options appended.
 func loadLab(t testing.TB, extra string) *prepared {
 	t.Helper()
-	p, err := Spec.Load(yamlNode(t, labOptions+extra), labFS(t))
+	p, err := Spec.Load(servicetest.YAML(t, labOptions+extra), labFS(t))
 	if err != nil {
 		t.Fatalf("load: %v", err)
 	}

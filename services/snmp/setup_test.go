@@ -8,6 +8,7 @@ import (
 	"testing/fstest"
 
 	"github.com/gosnmp/gosnmp"
+	"protolab/internal/servicetest"
 )
 
 func TestParseMIB(t *testing.T) {
@@ -100,7 +101,7 @@ func TestOptions(t *testing.T) {
 		if tt.opts == "" {
 			_, err = Spec.Load(nil, data)
 		} else {
-			_, err = Spec.Load(yamlNode(t, tt.opts), data)
+			_, err = Spec.Load(servicetest.YAML(t, tt.opts), data)
 		}
 		switch {
 		case tt.want == "" && err != nil:
@@ -109,7 +110,7 @@ func TestOptions(t *testing.T) {
 			t.Errorf("%q: error %v, want it to contain %q", tt.opts, err, tt.want)
 		}
 	}
-	p, err := Spec.Load(yamlNode(t, "mib: r.snmprec"), data)
+	p, err := Spec.Load(servicetest.YAML(t, "mib: r.snmprec"), data)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/gosnmp/gosnmp"
 
 	"protolab/internal/service"
+	"protolab/internal/servicetest"
 )
 
 // TestLearnerVariants: in a class whose lab draws a weak community per
@@ -21,7 +22,7 @@ import (
 func TestLearnerVariants(t *testing.T) {
 	weak := func(c string) service.Prepared {
 		opts := strings.Replace(labOptions, "{name: private, access: rw}]", "{name: private, access: rw}, {name: "+c+", access: rw, hidden: true}]", 1)
-		p, err := Spec.Load(yamlNode(t, opts), labFS(t))
+		p, err := Spec.Load(servicetest.YAML(t, opts), labFS(t))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -10,25 +10,11 @@ import (
 	"testing/fstest"
 	"time"
 
-	"go.yaml.in/yaml/v3"
-
 	"protolab/internal/eventtest"
 	"protolab/internal/service"
+	"protolab/internal/servicetest"
 	"protolab/services/mailstore"
 )
-
-// yamlNode parses a YAML document into the node Load is given.
-func yamlNode(t testing.TB, text string) *yaml.Node {
-	t.Helper()
-	var doc yaml.Node
-	if err := yaml.Unmarshal([]byte(text), &doc); err != nil {
-		t.Fatalf("yaml: %v", err)
-	}
-	if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
-		return doc.Content[0]
-	}
-	return &doc
-}
 
 // labFS is a lab directory holding the lab's zone.
 func labFS(t testing.TB) fstest.MapFS {
@@ -43,7 +29,7 @@ func labFS(t testing.TB) fstest.MapFS {
 // loadLab loads the service with the lab's zone and extra options.
 func loadLab(t testing.TB, extra string) *prepared {
 	t.Helper()
-	p, err := Spec.Load(yamlNode(t, "zone: lab.test.zone\n"+extra), labFS(t))
+	p, err := Spec.Load(servicetest.YAML(t, "zone: lab.test.zone\n"+extra), labFS(t))
 	if err != nil {
 		t.Fatalf("load: %v", err)
 	}

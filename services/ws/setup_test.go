@@ -1,6 +1,7 @@
 package ws
 
 import (
+	"protolab/internal/servicetest"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -36,12 +37,12 @@ func TestOptionsErrors(t *testing.T) {
 		{"zone: lab.test.zone\nusers:\n  - {name: a, password: x}\n  - {name: a, password: y}", "line 4: user a is given twice (first at line 3)"},
 	}
 	for _, tt := range tests {
-		_, err := Spec.Load(yamlNode(t, tt.text), labFS(t))
+		_, err := Spec.Load(servicetest.YAML(t, tt.text), labFS(t))
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%q: got %v, want %q", tt.text, err, tt.want)
 		}
 	}
-	if _, err := Spec.Load(yamlNode(t, "zone: lab.test.zone"), nil); err == nil {
+	if _, err := Spec.Load(servicetest.YAML(t, "zone: lab.test.zone"), nil); err == nil {
 		t.Error("no lab directory: want an error")
 	}
 }
@@ -56,7 +57,7 @@ func TestZoneErrors(t *testing.T) {
 		{"big.zone", strings.Repeat(";", maxZoneBytes+1), "more than the 1048576"},
 	}
 	for _, tt := range tests {
-		_, err := Spec.Load(yamlNode(t, "zone: "+tt.file), fstest.MapFS{tt.file: {Data: []byte(tt.text)}})
+		_, err := Spec.Load(servicetest.YAML(t, "zone: "+tt.file), fstest.MapFS{tt.file: {Data: []byte(tt.text)}})
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: got %v, want %q", tt.file, err, tt.want)
 		}
@@ -111,7 +112,7 @@ func TestDirectory(t *testing.T) {
 // An alias loop in a zone ends the lookup instead of running forever.
 func TestAliasLoop(t *testing.T) {
 	zone := "$ORIGIN loop.test.\n@ IN SOA ns hm 1 2 3 4 5\na IN CNAME b\nb IN CNAME a\n"
-	p, err := Spec.Load(yamlNode(t, "zone: loop.test.zone"), fstest.MapFS{"loop.test.zone": {Data: []byte(zone)}})
+	p, err := Spec.Load(servicetest.YAML(t, "zone: loop.test.zone"), fstest.MapFS{"loop.test.zone": {Data: []byte(zone)}})
 	if err != nil {
 		t.Fatal(err)
 	}
