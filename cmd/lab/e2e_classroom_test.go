@@ -104,7 +104,11 @@ func ipRun(t *testing.T, args ...string) {
 // newClassroom builds the lab network of docker/compose.yaml: the bridge in
 // a host namespace, one namespace per service. Everything is removed when
 // the test ends.
-func newClassroom(t *testing.T) *classroom {
+//
+// guests are learners the compose file does not have, by id and MAC: the
+// roster knows them by MAC only and their eth0 has no address, as for a
+// machine the class network's DHCP server configures.
+func newClassroom(t *testing.T, guests map[string]string) *classroom {
 	t.Helper()
 	needRoot(t)
 	needTool(t, "ip")
@@ -169,6 +173,16 @@ func newClassroom(t *testing.T) *classroom {
 		ipRun(t, "-n", ns, "addr", "add", c.addr[s]+bits, "dev", "eth0")
 		ipRun(t, "-n", ns, "link", "set", "eth0", "up")
 	}
+	for i, g := range slices.Sorted(maps.Keys(guests)) {
+		ns, port := prefix+g, fmt.Sprintf("vguest%d", i)
+		c.ns[g], c.mac[g] = ns, guests[g]
+		ipRun(t, "netns", "add", ns)
+		ipRun(t, "-n", ns, "link", "set", "lo", "up")
+		ipRun(t, "-n", c.host, "link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", ns)
+		ipRun(t, "-n", c.host, "link", "set", port, "master", "br0", "up")
+		ipRun(t, "-n", ns, "link", "set", "eth0", "address", guests[g])
+		ipRun(t, "-n", ns, "link", "set", "eth0", "up")
+	}
 
 	// The lab server, with the compose file's command: its roster is
 	// docker/roster.yaml, its state a directory of the test's.
@@ -177,6 +191,9 @@ func newClassroom(t *testing.T) *classroom {
 	roster, err := os.ReadFile(filepath.Join(repoRoot, "docker", "roster.yaml"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, g := range slices.Sorted(maps.Keys(guests)) {
+		roster = fmt.Appendf(roster, "  - id: %s\n    mac: \"%s\"\n", g, guests[g])
 	}
 	rosterPath := filepath.Join(dir, "roster.yaml")
 	if err := os.WriteFile(rosterPath, roster, 0o600); err != nil {
@@ -459,12 +476,12 @@ func TestClassroomNetns(t *testing.T) {
 	for _, tool := range []string{"dig", "nc", "swaks", "snmpget", "curl", "udhcpc", "dhclient"} {
 		needTool(t, tool)
 	}
-	c := newClassroom(t)
-	const l1, l2, l3 = "learner-01", "learner-02", "learner-03"
+	const l1, l2, l3, g4 = "learner-01", "learner-02", "learner-03", "guest-04"
+	c := newClassroom(t, map[string]string{g4: "02:00:00:00:02:04"})
 	server := c.addr["lab"]
 
 	// The grid: the roster's learners by the course's tasks, nothing done.
-	want := map[string][]string{l1: {}, l2: {}, l3: {}}
+	want := map[string][]string{l1: {}, l2: {}, l3: {}, g4: {}}
 	cl := c.waitGrid("at start", want)
 	if cl.Lab != "course" || len(cl.Tasks) != len(courseTaskIDs) {
 		t.Fatalf("the grid is lab %q with %d tasks, want course with %d", cl.Lab, len(cl.Tasks), len(courseTaskIDs))
@@ -564,6 +581,27 @@ func TestClassroomNetns(t *testing.T) {
 		return e.Kind == "dhcp.ack" && e.Attrs["state"] == "renewing" && e.Attrs["ip"] == c.addr[l1]
 	})
 	cl = c.waitGrid("after learner-03's release and learner-01's renewal", want)
+
+	// guest-04, known by its MAC only, configures eth0 with the address the
+	// lab's DHCP server gives it; what it does from that address is its
+	// own, and the DNS server gives it its own flag.
+	s4, log4 := hook(g4, `#!/bin/sh
+case "$1" in
+  bound|renew) ip -4 addr flush dev "$interface"; ip addr add "$ip/${mask:-24}" dev "$interface";;
+esac
+echo "$1 ip=${ip:-}" >> "$HOOKLOG"
+exit 0
+`)
+	c.start(g4, "udhcpc", "-i", "eth0", "-f", "-q", "-n", "-t", "5", "-T", "1", "-s", s4).wait(t)
+	leased := strings.TrimPrefix(waitFile(t, log4, `(?m)^bound ip=\S+`), "bound ip=")
+	c.run(g4, "192.0.2.80", "", "dig", "+time=5", "+tries=1", "@"+server, "www.lab.test", "A")
+	flag := `"flag=` + labValue(t, "dns", g4, "secret") + `"`
+	c.run(g4, flag, "", "dig", "+time=5", "+tries=1", "+short", "@"+server, "secret.lab.test", "TXT")
+	want[g4] = append(want[g4], "dhcp-lease", "resolve-a")
+	cl = c.waitGrid("guest-04's lease and query from it", want)
+	c.timeline(g4, "guest-04's query from its leased address", func(e event.Event) bool {
+		return e.Kind == "dns.query" && strings.HasPrefix(e.Client, leased+":")
+	})
 	if cl.Unknown != 0 {
 		t.Errorf("%d events were attributed to no learner", cl.Unknown)
 	}

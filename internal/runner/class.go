@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"net"
 	"net/http"
 	"net/netip"
@@ -79,6 +80,11 @@ type Class struct {
 
 	seenMu sync.Mutex
 	seen   map[string]time.Time // each learner's latest event this run
+
+	// leased are the addresses the lab's DHCP server gave learners (see
+	// learnLease); leaseMu orders the writers.
+	leaseMu sync.Mutex
+	leased  atomic.Pointer[map[netip.Addr]string]
 }
 
 // newClass builds the class of l: each learner's view, with its progress.
@@ -221,7 +227,7 @@ func (c *Class) Attribute(e event.Event) string {
 		}
 	}
 	if ip, ok := clientIP(e.Client); ok {
-		if id, ok := c.byAddr[ip]; ok {
+		if id := c.LearnerAt(ip); id != "" {
 			return id
 		}
 	}
@@ -238,8 +244,64 @@ func (c *Class) Attribute(e event.Event) string {
 	return ""
 }
 
-// LearnerAt names the learner of the roster at a remote address, or "".
-func (c *Class) LearnerAt(ip netip.Addr) string { return c.byAddr[ip.Unmap()] }
+// LearnerAt names the learner of the roster at a remote address, or "":
+// the roster's address (or its host's), else the address the lab's DHCP
+// server leased to the learner's MAC.
+func (c *Class) LearnerAt(ip netip.Addr) string {
+	ip = ip.Unmap()
+	if id, ok := c.byAddr[ip]; ok {
+		return id
+	}
+	if m := c.leased.Load(); m != nil {
+		return (*m)[ip]
+	}
+	return ""
+}
+
+// learnLease follows the lab's DHCP server: an address acknowledged to a
+// learner (attributed by MAC or host name) is theirs until released or
+// given to someone else, so that what they do from it is attributed to
+// them. Acks are rare: the map is copied on write, and read without a lock.
+func (c *Class) learnLease(e event.Event) {
+	if e.Service != "dhcp" || (e.Kind != "dhcp.ack" && e.Kind != "dhcp.release") {
+		return
+	}
+	ip, err := netip.ParseAddr(e.Attrs["ip"])
+	if err != nil || !ip.IsValid() || ip.IsUnspecified() {
+		return
+	}
+	ip = ip.Unmap()
+	if _, fixed := c.byAddr[ip]; fixed {
+		return // the roster says whose it is
+	}
+	c.leaseMu.Lock()
+	defer c.leaseMu.Unlock()
+	old := c.leased.Load()
+	cur := ""
+	if old != nil {
+		cur = (*old)[ip]
+	}
+	want := cur
+	switch {
+	case e.Kind == "dhcp.ack" && e.Learner != "":
+		want = e.Learner
+	case e.Kind == "dhcp.ack" || (e.Kind == "dhcp.release" && e.Learner == cur):
+		want = "" // another client's now, or given back
+	}
+	if want == cur {
+		return
+	}
+	m := map[netip.Addr]string{}
+	if old != nil {
+		m = maps.Clone(*old)
+	}
+	if want == "" {
+		delete(m, ip)
+	} else {
+		m[ip] = want
+	}
+	c.leased.Store(&m)
+}
 
 // clientIP reads an event's client address: host:port or a bare address.
 func clientIP(client string) (netip.Addr, bool) {
@@ -266,6 +328,7 @@ func (a attributing) Publish(e event.Event) {
 	if e.Learner == "" {
 		e.Learner = a.c.Attribute(e)
 	}
+	a.c.learnLease(e)
 	a.next.Publish(e)
 }
 

@@ -584,6 +584,42 @@ func TestClassRetention(t *testing.T) {
 // TestClassReservesRosterAddresses: the class's DHCP server leases each
 // learner with a MAC and an address that address; a roster that disagrees
 // with the lab file's reservations does not start.
+// TestLearnLease: an address the DHCP server acknowledges to a learner is
+// theirs until released by them or acknowledged to another client; the
+// roster's fixed addresses are never taken over.
+func TestLearnLease(t *testing.T) {
+	c := &Class{byAddr: map[netip.Addr]string{netip.MustParseAddr("192.0.2.101"): "ada"}}
+	ev := func(kind, ip, learner string) event.Event {
+		return event.Event{Service: "dhcp", Kind: kind, Learner: learner, Attrs: map[string]string{"ip": ip}}
+	}
+	at := func(ip string) string { return c.LearnerAt(netip.MustParseAddr(ip)) }
+	for _, tt := range []struct {
+		name string
+		e    event.Event
+		ip   string
+		want string
+	}{
+		{"nothing yet", event.Event{}, "192.0.2.100", ""},
+		{"ack to cy", ev("dhcp.ack", "192.0.2.100", "cy"), "192.0.2.100", "cy"},
+		{"offer is not a lease", ev("dhcp.offer", "192.0.2.100", "bob"), "192.0.2.100", "cy"},
+		{"another service", event.Event{Service: "dns", Kind: "dhcp.ack", Learner: "bob", Attrs: map[string]string{"ip": "192.0.2.100"}}, "192.0.2.100", "cy"},
+		{"release by someone else", ev("dhcp.release", "192.0.2.100", "bob"), "192.0.2.100", "cy"},
+		{"ack to bob, second address", ev("dhcp.ack", "192.0.2.102", "bob"), "192.0.2.102", "bob"},
+		{"cy keeps hers", ev("dhcp.ack", "192.0.2.102", "bob"), "192.0.2.100", "cy"},
+		{"release by cy", ev("dhcp.release", "192.0.2.100", "cy"), "192.0.2.100", ""},
+		{"ack to an unknown client", ev("dhcp.ack", "192.0.2.102", ""), "192.0.2.102", ""},
+		{"a fixed address stays the roster's", ev("dhcp.ack", "192.0.2.101", "bob"), "192.0.2.101", "ada"},
+		{"mapped address", ev("dhcp.ack", "::ffff:192.0.2.103", "cy"), "192.0.2.103", "cy"},
+		{"no address", ev("dhcp.ack", "", "cy"), "192.0.2.100", ""},
+		{"unspecified", ev("dhcp.ack", "0.0.0.0", "cy"), "0.0.0.0", ""},
+	} {
+		c.learnLease(tt.e)
+		if got := at(tt.ip); got != tt.want {
+			t.Errorf("%s: %s is %q's, want %q", tt.name, tt.ip, got, tt.want)
+		}
+	}
+}
+
 func TestClassReservesRosterAddresses(t *testing.T) {
 	lab, err := labs.LoadBuiltin("dhcp", catalog.New())
 	if err != nil {
@@ -628,6 +664,19 @@ func TestClassReservesRosterAddresses(t *testing.T) {
 		if got := ls.ACK.HostName(); got != tt.host {
 			t.Errorf("%s told host name %q, want %q", tt.mac, got, tt.host)
 		}
+	}
+
+	// cy, known by MAC only, is now at the address leased to her: what
+	// she does from it is hers (and her console is hers).
+	deadline := time.Now().Add(5 * time.Second)
+	for l.Class().LearnerAt(netip.MustParseAddr("192.0.2.100")) != "cy" {
+		if time.Now().After(deadline) {
+			t.Fatal("the address leased to cy is not attributed to her")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := l.Class().Attribute(event.Event{Service: "dns", Kind: "dns.query", Client: "192.0.2.100:5353"}); got != "cy" {
+		t.Errorf("a query from cy's leased address is attributed to %q", got)
 	}
 
 	bad := []Learner{{ID: "dan", MAC: "02:00:00:00:00:42", Address: netip.MustParseAddr("192.0.2.50")}}
