@@ -39,12 +39,15 @@ func (c *cli) serveCmd() *cobra.Command {
 		Use:   "serve --roster FILE (--lab ID | --labs ID,ID... | --exercise FILE)",
 		Short: "Run one lab server for a whole class, with the instructor's live dashboard",
 		Long: `Run a lab's servers once for every learner of the roster. Each event is
-attributed to a learner by where it comes from: the client's address against the
-roster's address (or what its host name resolves to at start), or a DHCP
-request's MAC address or host name. Each learner has their own progress, their
-own checker (with --exercise, their own variables) and their own web console:
-the console shows the learner whose address the browser comes from, and nobody
-else's. Events from no learner of the roster are counted as unknown.
+attributed to a learner by who did it: the learner's own account (each has a
+mail account and an SNMPv3 user), else the client's address against the
+roster's address (or what its host name resolves to at start, or what the lab's
+DHCP server leased to the learner's MAC), else a DHCP request's MAC address or
+host name. Each learner has their own progress, their own checker, their own
+values of the lab's variables (their flag in the DNS, their weak community,
+their word) and their own web console: the console shows the learner whose
+address the browser comes from, and nobody else's. Events from no learner of
+the roster are counted as unknown.
 
 --labs runs several built-in labs at once, as one lab: every server of each
 (a server two labs run is started once, as the lab listed first runs it), every
