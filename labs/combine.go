@@ -98,7 +98,7 @@ func splitCombined(known []string, id string) [][]string {
 func LoadID(id string, reg Registry) (*Lab, error) { return LoadIDFor(id, "", reg) }
 
 // LoadIDFor is LoadID with a learner's values of the labs' variables (""
-// : the local learner's), as LoadBuiltinFor.
+// : the local learner's), and of those of the labs they use.
 func LoadIDFor(id, learner string, reg Registry) (*Lab, error) {
 	r := newRefs(reg, learner)
 	ids, ok := splitID(labIDs(r.fsys), id)
@@ -129,12 +129,6 @@ func LoadIDFor(id, learner string, reg Registry) (*Lab, error) {
 // lab named twice is an error.
 func Combine(ids []string, reg Registry) (*Lab, error) {
 	return combine(ids, newRefs(reg, ""))
-}
-
-// CombineFor is Combine with a learner's values of the labs' variables (""
-// : the local learner's), as LoadBuiltinFor.
-func CombineFor(ids []string, learner string, reg Registry) (*Lab, error) {
-	return combine(ids, newRefs(reg, learner))
 }
 
 // combineTask is one task of the combination: the reference and, when it

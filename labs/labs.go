@@ -244,12 +244,6 @@ func LoadBuiltin(id string, reg Registry) (*Lab, error) {
 	return newRefs(reg, "").builtin(id)
 }
 
-// LoadBuiltinFor loads a built-in lab by id with a learner's values of its
-// variables ("" : the local learner's), and of those of the labs it uses.
-func LoadBuiltinFor(id, learner string, reg Registry) (*Lab, error) {
-	return newRefs(reg, learner).builtin(id)
-}
-
 // LoadFile loads a lab from a file on disk; the files it names (lessons,
 // zone files...) are looked up in the same directory.
 func LoadFile(file string, reg Registry) (*Lab, error) {
@@ -306,11 +300,11 @@ type loader struct {
 	reg  Registry
 	data fs.FS
 	refs *refs
-	// values are the exercise's variables for the learner, put in place of
+	// values are the lab's variables for the learner, put in place of
 	// {var.NAME} in the lessons (the lab file's own texts get them before
 	// they are read).
 	values  map[string]string
-	defined []Var // the exercise's variables
+	defined []Var // the lab's variables
 	// required is set when a task says required: (an exercise key).
 	required bool
 	used     []*Lab // the built-in labs used so far

@@ -131,11 +131,11 @@ func TestBuiltinLabVariables(t *testing.T) {
 	words := "community snmp admin manager monitor cisco secret router"
 	flags := map[string]bool{}
 	for _, learner := range []string{"ada", "bob", "cyd", "dan"} {
-		dns, err := LoadBuiltinFor("dns", learner, reg)
+		dns, err := LoadIDFor("dns", learner, reg)
 		if err != nil {
 			t.Fatal(err)
 		}
-		snmp, err := LoadBuiltinFor("snmp", learner, reg)
+		snmp, err := LoadIDFor("snmp", learner, reg)
 		if err != nil {
 			t.Fatal(err)
 		}

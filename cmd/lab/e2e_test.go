@@ -319,7 +319,7 @@ var digTasks = []struct {
 // environment).
 func labValue(t *testing.T, lab, learner, name string) string {
 	t.Helper()
-	l, err := labs.LoadBuiltinFor(lab, learner, catalog.New())
+	l, err := labs.LoadIDFor(lab, learner, catalog.New())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -245,8 +245,8 @@ func learnersURL(local, web, bind string) string {
 	if err != nil {
 		return local
 	}
-	any, err := netip.ParseAddr(host)
-	if host != "" && (err != nil || !any.IsUnspecified()) {
+	ip, err := netip.ParseAddr(host)
+	if host != "" && (err != nil || !ip.IsUnspecified()) {
 		return local
 	}
 	b, err := netip.ParseAddr(bind)
